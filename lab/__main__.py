@@ -1,0 +1,166 @@
+"""The command line: `python -m lab VERB` (or `./workbook VERB`). `python -m lab --help` lists the verbs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from .errors import LabError, UsageError
+
+
+def _print_status(rows, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    for r in rows:
+        if r.state != "up":
+            print(f"{r.role:8} port {r.port:<5}  {r.state}")
+            continue
+        link = f"link {r.link_status}" if r.actual_role == "slave" else f"replicas {r.connected_replicas}"
+        offset = r.slave_repl_offset if r.actual_role == "slave" else r.master_repl_offset
+        print(
+            f"{r.role:8} port {r.port:<5}  up  pid {r.pid}  Redis {r.version} ({r.binary})  "
+            f"role {r.actual_role}  {link}  offset {offset}"
+        )
+
+
+def cmd_up(args) -> int:
+    from . import servers
+
+    _print_status(servers.up(args.ports), as_json=False)
+    return 0
+
+
+def cmd_down(args) -> int:
+    from . import servers
+
+    stopped = servers.down()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from . import binaries, servers, settings
+
+    rows = servers.status()
+    if not args.json:
+        s = settings.load()
+        try:
+            print(f"binary   {binaries.server(s.redis_server).describe()}")
+        except LabError as exc:
+            print(f"binary   ❌ {exc}")
+    _print_status(rows, args.json)
+    return 0
+
+
+def cmd_env(args) -> int:
+    from .shell import shell_script
+
+    print(shell_script())
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import run
+
+    checks = run()
+    for check in checks:
+        print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_report(args) -> int:
+    from .report import build
+
+    return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter)
+
+
+def cmd_lab(args) -> int:
+    from . import servers, settings
+    from .shell import export_env
+
+    _print_status(servers.up(), as_json=False)
+    export_env()
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={settings.NOTEBOOKS_DIR}", "--ip=127.0.0.1"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    print(
+        "JupyterLab: open the link it prints (on WSL, paste it into your Windows browser). Ctrl+C stops it;"
+        " the Redis servers keep running until `./workbook down`."
+    )
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_test(args) -> int:
+    from .settings import REPO_ROOT
+
+    cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+    return subprocess.call(cmd, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+
+def cmd_setup(args) -> int:
+    from . import binaries, settings
+
+    s = settings.load()
+    s.ensure_home()
+    print(f"✅ ready: {binaries.server(s.redis_server).describe()}; state directory {s.home}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lab", description="Redis Cache Workbook: the lab's command line.")
+    sub = p.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+
+    up = sub.add_parser("up", help="start the master and the replica (reuses running ones)")
+    up.add_argument(
+        "--ports", metavar="auto|default|M,R", help="pick a free pair (auto), or give two ports; remembered"
+    )
+    up.set_defaults(run=cmd_up)
+    sub.add_parser("down", help="stop the lab's servers").set_defaults(run=cmd_down)
+    st = sub.add_parser("status", help="each server: role, pid, port, version, binary, link, offsets")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.set_defaults(run=cmd_status)
+    sub.add_parser("env", help='shell exports: eval "$(python -m lab env)"').set_defaults(run=cmd_env)
+    sub.add_parser("doctor", help="check everything, with the fix for each problem").set_defaults(run=cmd_doctor)
+    sub.add_parser("setup", help="check the set-up only").set_defaults(run=cmd_setup)
+    rep = sub.add_parser("report", help="execute every chapter and write the HTML report")
+    rep.add_argument("--quick", action="store_true", help="short delays, TTLs and samples (under a minute)")
+    rep.add_argument("--out", default=None, help="output folder (default: report/)")
+    rep.add_argument("--author", default=None, help="the name on the report")
+    rep.add_argument("--chapter", action="append", help="only this chapter (repeatable), e.g. 01_master_and_replica")
+    rep.set_defaults(run=cmd_report)
+    lab = sub.add_parser("lab", help="start Redis and open JupyterLab on notebooks/")
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(run=cmd_lab)
+    test = sub.add_parser("test", help="run the test suite (arguments go to pytest)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(run=cmd_test)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        p.print_usage(sys.stderr)
+        print(f"python -m lab: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except LabError as exc:
+        print(f"❌ {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

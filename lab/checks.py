@@ -1,0 +1,57 @@
+"""Checkpoints: a ✅ or a ❌ with the hint that fixes it, shown in the notebook and collected by the report."""
+
+from __future__ import annotations
+
+import html
+import sys
+from dataclasses import asdict, dataclass
+
+MIME = "application/vnd.redis-workbook.checkpoint+json"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one checkpoint."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    hint: str = ""
+
+    def line(self) -> str:
+        text = f"{'✅' if self.ok else '❌'} {self.name}"
+        if self.detail:
+            text += f" — {self.detail}"
+        if not self.ok and self.hint:
+            text += f"\n   fix: {self.hint}"
+        return text
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        colour = "#1a7f37" if self.ok else "#cf222e"
+        hint = f"<br><small>fix: <code>{html.escape(self.hint)}</code></small>" if not self.ok and self.hint else ""
+        detail = f" — {html.escape(self.detail)}" if self.detail else ""
+        return {
+            "text/plain": self.line(),
+            "text/html": f'<div style="color:{colour}">{"✅" if self.ok else "❌"} '
+            f"<b>{html.escape(self.name)}</b>{detail}{hint}</div>",
+            MIME: asdict(self),
+        }
+
+
+def show(check: Check) -> Check:
+    """Display a check in a notebook (with the data the report collects), or print it elsewhere."""
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from IPython.display import display
+
+            display(check)
+            return check
+    print(check.line())
+    return check
+
+
+def checkpoint(name: str, ok: bool, hint: str = "", detail: str = "") -> Check:
+    """Record and show one checkpoint of a chapter."""
+    return show(Check(name, bool(ok), detail, hint))

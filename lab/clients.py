@@ -1,0 +1,97 @@
+"""redis-py clients for the lab's servers, logged in as the admin or the cache's `app` user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from . import credentials, settings
+from .errors import LabError
+
+if TYPE_CHECKING:
+    import redis
+
+ROLES = ("master", "replica")
+USERS = ("admin", "app")
+
+
+def port_of(role: str, s: settings.Settings) -> int:
+    """The port of the lab's `role` server."""
+    if role not in ROLES:
+        raise LabError(f"Unknown server {role!r}; use 'master' or 'replica'.")
+    return s.master_port if role == "master" else s.replica_port
+
+
+def client(
+    role: str = "master",
+    user: str = "admin",
+    s: settings.Settings | None = None,
+    **options,
+) -> redis.Redis:
+    """A client for the lab's master or replica, as `admin` or as the restricted `app` user."""
+    import redis
+
+    s = s or settings.load()
+    if user not in USERS:
+        raise LabError(f"Unknown user {user!r}; use 'admin' or 'app'.")
+    creds = credentials.load(s.home)
+    auth = {"password": creds.admin} if user == "admin" else {"username": credentials.APP_USER, "password": creds.app}
+    options.setdefault("socket_connect_timeout", 1.0)
+    options.setdefault("socket_timeout", 10.0)
+    options.setdefault("decode_responses", True)
+    options.setdefault("retry", _no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
+    return redis.Redis(host=s.host, port=port_of(role, s), **_no_setinfo(), **auth, **options)
+
+
+def anonymous(role: str = "master", s: settings.Settings | None = None) -> redis.Redis:
+    """A client without any password, to show that the lab refuses it."""
+    import redis
+
+    s = s or settings.load()
+    return redis.Redis(
+        host=s.host, port=port_of(role, s), socket_connect_timeout=1.0, retry=_no_retry(), **_no_setinfo()
+    )
+
+
+def _no_setinfo() -> dict:
+    """Skip CLIENT SETINFO on connect: two round trips that Redis < 7.2 (and the `app` user) refuse anyway."""
+    try:
+        from redis.driver_info import DriverInfo
+    except ImportError:  # redis-py < 7.1
+        return {"lib_name": None, "lib_version": None}
+    return {"driver_info": DriverInfo(name=None, lib_version=None)}
+
+
+def _no_retry():
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return Retry(NoBackoff(), 0)
+
+
+def down_sentence(role: str, s: settings.Settings | None = None) -> str:
+    """The sentence a student reads when a lab server does not answer."""
+    try:
+        port = port_of(role, s or settings.load())
+    except LabError:
+        port = "?"
+    return f"The lab's {role} (port {port}) is not running; start it with `lab.up()` or `python -m lab up`."
+
+
+@contextmanager
+def explained(role: str = "master") -> Iterator[None]:
+    """Turn 'server down' errors from redis-py into the one sentence a student needs."""
+    import redis
+
+    try:
+        yield
+    except redis.AuthenticationError:
+        raise LabError(
+            f"The {role} refused the lab's password: another program holds its port, or the state directory changed; "
+            "run `python -m lab doctor`."
+        ) from None
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        if isinstance(exc, redis.BusyLoadingError):
+            raise LabError(f"The {role} is still loading its data; try again in a moment.") from None
+        raise LabError(down_sentence(role)) from None

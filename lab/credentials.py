@@ -1,0 +1,84 @@
+"""The lab's passwords and ACL users: generated on first start, kept in the state directory (mode 0600).
+
+Three Redis users exist on both servers:
+
+- `default` — the admin the notebooks use. It is Redis's built-in user, given a password, so that
+  `REDISCLI_AUTH` makes the workshop's `redis-cli -p 6380 ...` commands work exactly as written;
+- `app` — the cache's restricted user: keys `cache:*` only, the few string/TTL commands the cache needs;
+- `replication` — what the replica logs in as on the master: PSYNC/REPLCONF/PING and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import LabError
+
+FILE = "credentials.json"
+ADMIN_USER = "default"
+APP_USER = "app"
+REPLICATION_USER = "replication"
+
+# What the cache-aside lookup needs, and nothing more (no KEYS/SCAN, no FLUSH*, no CONFIG, no admin).
+APP_COMMANDS = (
+    "+get", "+set", "+del", "+unlink", "+exists", "+ttl", "+pttl", "+expire", "+pexpire",
+    "+ping", "+auth", "+hello", "+echo", "+evalsha", "+eval",
+)  # fmt: skip
+APP_KEYS = "~cache:*"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """One password per user. Never printed: its repr hides the values."""
+
+    admin: str
+    app: str
+    replication: str
+
+    def __repr__(self) -> str:
+        return "Credentials(admin=***, app=***, replication=***)"
+
+    def values(self) -> tuple[str, str, str]:
+        return (self.admin, self.app, self.replication)
+
+
+def _new_password() -> str:
+    return secrets.token_urlsafe(36)  # 48 characters, URL-safe: no quoting trouble in a conf file
+
+
+def load_or_create(home: Path) -> Credentials:
+    """Read the state directory's credentials, creating them (mode 0600) on first use."""
+    path = home / FILE
+    try:
+        data = json.loads(path.read_text())
+        return Credentials(data["admin"], data["app"], data["replication"])
+    except FileNotFoundError:
+        pass
+    except (ValueError, KeyError, TypeError):
+        raise LabError(f"{path} is damaged; delete it and run `python -m lab down` then `python -m lab up`.") from None
+    creds = Credentials(_new_password(), _new_password(), _new_password())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"admin": creds.admin, "app": creds.app, "replication": creds.replication}, f)
+    return creds
+
+
+def load(home: Path) -> Credentials:
+    """Read the credentials; a LabError if the lab was never started here."""
+    path = home / FILE
+    if not path.exists():
+        raise LabError(f"The lab has not been started in {home} yet; start it with `lab.up()` or `python -m lab up`.")
+    return load_or_create(home)
+
+
+def acl_lines(creds: Credentials) -> list[str]:
+    """The `user` directives written into each server's runtime configuration."""
+    return [
+        f"user {ADMIN_USER} reset on >{creds.admin} ~* &* +@all",
+        f"user {APP_USER} reset on >{creds.app} resetkeys {APP_KEYS} resetchannels -@all {' '.join(APP_COMMANDS)}",
+        f"user {REPLICATION_USER} reset on >{creds.replication} resetkeys resetchannels -@all +psync +replconf +ping",
+    ]

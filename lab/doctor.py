@@ -1,0 +1,119 @@
+"""`python -m lab doctor`: one ✅/❌ line per thing the lab needs, each ❌ with the command that fixes it."""
+
+from __future__ import annotations
+
+import sys
+
+from . import binaries, credentials, platform, settings
+from .checks import Check
+from .errors import LabError
+
+
+def _python() -> Check:
+    in_venv = sys.prefix != sys.base_prefix
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info >= (3, 10) and in_venv
+    detail = f"Python {version}" + (f", virtualenv {sys.prefix}" if in_venv else ", not in the workbook's .venv")
+    return Check("Python and venv", ok, detail, "./workbook setup   (Python 3.10 or newer is needed)")
+
+
+def _platform() -> Check:
+    p = platform.detect()
+    return Check("Platform", p.supported, p.name, p.install_command)
+
+
+def _binary(name: str, override: str | None) -> Check:
+    try:
+        found = binaries.find(name, override)
+    except LabError as exc:
+        return Check(name, False, str(exc), platform.detect().install_command)
+    return Check(name, True, found.describe())
+
+
+def _home(s: settings.Settings) -> Check:
+    try:
+        s.ensure_home()
+    except LabError as exc:
+        return Check("State directory", False, str(exc), "export LAB_HOME=$HOME/.redis-lab")
+    return Check("State directory", True, str(s.home))
+
+
+def _servers(s: settings.Settings) -> list[Check]:
+    from .servers import status
+
+    checks = []
+    rows = status()
+    for row in rows:
+        if row.state == "up":
+            checks.append(Check(f"{row.role} server", True, f"port {row.port}, pid {row.pid}, Redis {row.version}"))
+        elif row.state == "foreign":
+            checks.append(
+                Check(
+                    f"{row.role} server",
+                    False,
+                    f"port {row.port} is held by another program",
+                    "python -m lab up --ports auto   (or stop that program)",
+                )
+            )
+        else:
+            checks.append(Check(f"{row.role} server", False, f"port {row.port}: not running", "python -m lab up"))
+    replica = rows[1]
+    if replica.state == "up":
+        checks.append(
+            Check("Replication", replica.link_status == "up", f"replica link {replica.link_status}", "python -m lab up")
+        )
+    return checks
+
+
+def _auth(s: settings.Settings) -> list[Check]:
+    import redis
+
+    from .clients import anonymous, client
+
+    try:
+        with anonymous("master", s) as nobody:
+            nobody.ping()
+        required = False
+    except redis.AuthenticationError:
+        required = True
+    except redis.ConnectionError:
+        return []
+    checks = [
+        Check(
+            "Password required",
+            required,
+            "a client without the password is refused" if required else "the master answers without a password",
+            "python -m lab down && python -m lab up",
+        )
+    ]
+    try:
+        with client("master", "app", s=s) as app:
+            app.config_get("maxmemory")  # harmless if it were allowed; an admin command the app must not have
+        refused = False
+    except redis.ResponseError:
+        refused = True
+    checks.append(
+        Check(
+            "App user restricted",
+            refused,
+            "`app` may not run CONFIG" if refused else "`app` may run CONFIG",
+            "python -m lab down && python -m lab up",
+        )
+    )
+    return checks
+
+
+def run() -> list[Check]:
+    """All the checks, in the order a student fixes them."""
+    s = settings.load()
+    checks = [
+        _python(),
+        _platform(),
+        _binary("redis-server", s.redis_server),
+        _binary("redis-cli", s.redis_cli),
+        _home(s),
+    ]
+    checks += _servers(s)
+    if (s.home / credentials.FILE).exists():
+        checks += _auth(s)
+    return checks

@@ -1,0 +1,309 @@
+"""`python -m lab report`: execute every chapter with parameters and export an offline HTML report.
+
+Parameters follow the papermill convention: the chapter's `parameters`-tagged cell keeps its defaults
+(the class values) and an `injected-parameters` cell after it overrides some of them (`--quick`).
+Execution (nbclient) and export (nbconvert) run in this one process. The report is written into a
+temporary folder and moved into place at the end: an interrupted run never leaves a half report.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import html
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import checks, credentials, settings
+from .errors import LabError
+
+MARKER = ".workbook-report"
+CELL_TIMEOUT = 600
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+TEMPLATES = Path(__file__).parent / "templates"
+
+# --quick: values that make the whole workbook run in well under a minute. A chapter takes only the
+# names its own parameters cell defines.
+QUICK = {
+    "slow_db_delay": 0.2,
+    "cache_ttl": 3,
+    "short_ttl": 2,
+    "hit_samples": 300,
+    "miss_samples": 20,
+    "samples": 200,
+    "population": 50,
+    "max_ttl": 3,
+    "lag_samples": 200,
+    "stampede_clients": 50,
+}
+
+
+@dataclass
+class ChapterResult:
+    """One executed chapter: its checkpoints, its error if it raised, its HTML file."""
+
+    name: str
+    seconds: float = 0.0
+    checks: list[checks.Check] = field(default_factory=list)
+    error: str | None = None
+    html_file: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
+
+
+def find_chapters(names: list[str] | None = None) -> list[Path]:
+    """The chapters in order, or the ones named (with or without `.ipynb`)."""
+    found = sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return found
+    by_name = {p.stem: p for p in found}
+    chosen = []
+    for name in names:
+        stem = Path(name).stem
+        match = by_name.get(stem) or next(
+            (p for s, p in by_name.items() if s.startswith(stem + "_") or s[:2] == stem), None
+        )
+        if match is None:
+            raise LabError(f"Unknown chapter {name!r}; the chapters are: {', '.join(by_name)}.")
+        chosen.append(match)
+    return chosen
+
+
+def parameter_names(source: str) -> list[str]:
+    """The names a parameters cell assigns."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+
+
+def inject_parameters(nb, values: dict) -> dict:
+    """Insert an `injected-parameters` cell after the `parameters` cell; the values actually injected."""
+    import nbformat
+
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            names = parameter_names(cell.source)
+            used = {k: v for k, v in values.items() if k in names}
+            if used:
+                source = "# Injected by `python -m lab report`\n" + "".join(f"{k} = {v!r}\n" for k, v in used.items())
+                new = nbformat.v4.new_code_cell(source.rstrip("\n"), metadata={"tags": ["injected-parameters"]})
+                nb.cells.insert(index + 1, new)
+            return used
+    return {}
+
+
+def collected_checks(nb) -> list[checks.Check]:
+    """Every checkpoint a chapter displayed, read back from its outputs."""
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if checks.MIME in data:
+                found.append(checks.Check(**data[checks.MIME]))
+    return found
+
+
+def _static_widgets(nb) -> None:
+    """Widgets cannot run in a static page: replace each widget view with a note (snapshots follow it)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                data.pop(WIDGET_VIEW)
+                data["text/html"] = (
+                    '<div style="border:1px dashed #999;padding:6px;color:#555">interactive widget: live in '
+                    "JupyterLab or <code>./workbook app</code>; its state is shown in the snapshots of this chapter</div>"
+                )
+                data.pop("text/plain", None)
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _execute(path: Path, values: dict, secrets: tuple[str, ...]) -> tuple[object, ChapterResult]:
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    inject_parameters(nb, values)
+    result = ChapterResult(path.stem)
+    start = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="lab-kernel-") as sockets:  # local sockets, not TCP ports
+            km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+            NotebookClient(
+                nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}}
+            ).execute()
+    except CellExecutionError as exc:
+        result.error = _redact(_error_line(nb) or str(exc).strip().splitlines()[-1], secrets)
+    except (CellTimeoutError, DeadKernelError) as exc:
+        result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    result.seconds = time.monotonic() - start
+    result.checks = collected_checks(nb)
+    return nb, result
+
+
+def _error_line(nb) -> str | None:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"{output.get('ename')}: {output.get('evalue')}"
+            text = output.get("text", "")
+            if output.get("output_type") == "stream" and text.startswith("❌"):
+                return text.strip()
+    return None
+
+
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="offline")
+
+
+def _environment() -> dict[str, str]:
+    from . import platform
+    from .servers import status
+
+    rows = status()
+    master = rows[0]
+    return {
+        "Platform": platform.detect().name,
+        "Python": sys.version.split()[0],
+        "Redis": f"{master.version or '?'} ({master.binary or 'not running'})",
+        "Ports": f"master {rows[0].port}, replica {rows[1].port}",
+    }
+
+
+def _index(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
+    esc = html.escape
+    passed = sum(r.ok for r in results)
+    rows = []
+    for r in results:
+        link = f'<a href="{esc(r.html_file)}">{esc(r.name)}</a>'
+        if r.error:
+            rows.append(
+                f'<tr class="bad"><td>{link}</td><td>chapter ran to the end</td><td>❌</td>'
+                f"<td><code>{esc(r.error)}</code></td></tr>"
+            )
+        if not r.checks and not r.error:
+            rows.append(
+                f'<tr class="bad"><td>{link}</td><td>checkpoints</td><td>❌</td><td>no checkpoint was shown</td></tr>'
+            )
+        for c in r.checks:
+            rows.append(
+                f'<tr class="{"ok" if c.ok else "bad"}"><td>{link}</td><td>{esc(c.name)}</td>'
+                f"<td>{'✅' if c.ok else '❌'}</td><td>{esc(c.detail if c.ok else c.hint)}</td></tr>"
+            )
+    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
+    chapters_list = "".join(
+        f'<li><a href="{esc(r.html_file)}">{esc(r.name)}</a> — {"✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
+        for r in results
+    )
+    verdict = (
+        "✅ every chapter passed" if passed == len(results) else f"❌ {len(results) - passed} chapter(s) need attention"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — report of {esc(author)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
+table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }}
+tr.bad td {{ background: #fff0f0 }} tr.ok td:nth-child(3) {{ text-align: center }} code {{ font-size: .9em }}
+.verdict {{ font-size: 1.3rem; margin: 1rem 0 }}
+</style></head><body>
+<h1>Redis Cache Workbook — report</h1>
+<p><b>{esc(author)}</b> · {dt.datetime.now().strftime("%Y-%m-%d %H:%M")} · {esc(mode)} mode</p>
+<p class="verdict">{verdict} ({passed}/{len(results)})</p>
+<table>{facts}</table>
+<h2>Checkpoints</h2>
+<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{"".join(rows)}</table>
+<h2>Chapters</h2><ol>{chapters_list}</ol>
+</body></html>
+"""
+
+
+def _prepare_out(out: Path) -> Path:
+    """Check `--out` and return the temporary folder the report is built in."""
+    if out.exists() and not out.is_dir():
+        raise LabError(f"--out {out} is a file; give a folder (it is created if missing).")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise LabError(
+            f"--out {out} already holds other files; give an empty or new folder, nothing there is overwritten."
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise LabError(
+            f"Cannot write the report into {out} ({exc.strerror}); choose a folder you can write with --out."
+        ) from None
+    return tmp
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    (tmp / MARKER).write_text("written by python -m lab report\n")
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build(
+    quick: bool = False, out: str | None = None, author: str | None = None, chapters: list[str] | None = None
+) -> int:
+    """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
+    from .servers import up
+
+    paths = find_chapters(chapters)
+    target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
+    tmp = _prepare_out(target)
+    author = author or os.environ.get("LAB_AUTHOR") or os.environ.get("USER") or "student"
+    values = QUICK if quick else {}
+    try:
+        up()
+        secrets = credentials.load(settings.load().home).values()
+        exporter = _exporter()
+        results = []
+        started = time.monotonic()
+        for number, path in enumerate(paths, 1):
+            print(f"[{number}/{len(paths)}] {path.stem} ...", end=" ", flush=True)
+            nb, result = _execute(path, values, secrets)
+            _static_widgets(nb)
+            body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+            result.html_file = f"{path.stem}.html"
+            (tmp / result.html_file).write_text(_redact(body, secrets), encoding="utf-8")
+            results.append(result)
+            bad = [c for c in result.checks if not c.ok]
+            verdict = "✅" if result.ok else "❌"
+            print(
+                f"{verdict} {len(result.checks) - len(bad)}/{len(result.checks)} checkpoints, {result.seconds:.1f} s"
+                + (f" — {result.error}" if result.error else ""),
+                flush=True,
+            )
+        index = _index(results, author, "quick" if quick else "class", _environment())
+        (tmp / "index.html").write_text(_redact(index, secrets), encoding="utf-8")
+        _publish(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    failed = [r.name for r in results if not r.ok]
+    print(
+        f"report: {target / 'index.html'}  ({time.monotonic() - started:.1f} s)"
+        + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ all chapters passed")
+    )
+    return 1 if failed else 0

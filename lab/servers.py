@@ -1,0 +1,453 @@
+"""Starting, stopping and health-checking the lab's master and replica `redis-server` processes.
+
+Each server is started from its file in `conf/` plus a runtime configuration written into the state
+directory (mode 0600: it holds the passwords), which sets the port, the data directory, the log and
+pid files, and the ACL users. Servers detach (`daemonize yes`) and outlive the process that started
+them; `down()` ends them. A file lock makes concurrent `up()` calls take turns, so there is never a
+duplicate server.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import binaries, credentials, settings
+from .clients import ROLES, client, port_of
+from .errors import LabError
+
+START_TIMEOUT = 10.0
+LINK_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+POLL = 0.002
+BIN_DIR = "bin"
+BIN_MARKER = binaries.LAB_BIN_MARKER
+
+
+@dataclass(frozen=True)
+class Node:
+    """One of the lab's two servers and its files in the state directory."""
+
+    role: str
+    port: int
+    home: Path
+
+    @property
+    def template(self) -> Path:
+        return settings.CONF_DIR / f"{self.role}.conf"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / self.role
+
+    @property
+    def runtime_conf(self) -> Path:
+        return self.home / f"{self.role}.runtime.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / f"{self.role}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / f"{self.role}.log"
+
+
+@dataclass
+class ServerStatus:
+    """What `status` reports for one server."""
+
+    role: str
+    port: int
+    state: str  # "up", "down" or "foreign" (something else holds the port)
+    pid: int | None = None
+    version: str | None = None
+    binary: str | None = None
+    actual_role: str | None = None
+    link_status: str | None = None
+    master_repl_offset: int | None = None
+    slave_repl_offset: int | None = None
+    connected_replicas: int | None = None
+    log: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def nodes(s: settings.Settings) -> dict[str, Node]:
+    """The master and the replica of this lab."""
+    return {role: Node(role, port_of(role, s), s.home) for role in ROLES}
+
+
+def _quote(path: Path) -> str:
+    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credentials, version: tuple) -> str:
+    """The runtime configuration of `node`: its conf file, then what only this machine knows."""
+    lines = [
+        "# Written by lab/servers.py at each start; holds passwords (mode 0600). Do not edit: edit conf/.",
+        f"include {_quote(node.template)}",
+        f"port {node.port}",
+        f"dir {_quote(node.data_dir)}",
+        f"pidfile {_quote(node.pid_file)}",
+        f"logfile {_quote(node.log_file)}",
+        "daemonize yes",
+        # the process title names this file, so `ps` (and the lab) can tell this lab's servers from others
+        'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
+        *credentials.acl_lines(creds),
+    ]
+    if version >= (7, 0):
+        lines.append("enable-debug-command local")  # the replication chapter's DEBUG SLEEP (6.2 allows it anyway)
+    if node.role == "replica":
+        lines += [
+            f"replicaof {s.host} {s.master_port}",
+            f"masteruser {credentials.REPLICATION_USER}",
+            f"masterauth {creds.replication}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+@contextmanager
+def _locked(home: Path) -> Iterator[None]:
+    """One lifecycle operation at a time for this state directory (other notebooks, terminals wait)."""
+    with open(home / "lab.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+FOREIGN = "foreign"
+
+
+def probe(node: Node, s: settings.Settings) -> dict | str | None:
+    """INFO of the lab's server on `node.port`; None if nothing listens; FOREIGN if another program does."""
+    import redis
+
+    try:
+        c = client(node.role, s=s, socket_connect_timeout=0.5, socket_timeout=2.0)
+        with c:
+            pipe = c.pipeline(transaction=False)
+            pipe.info("server")
+            pipe.info("replication")
+            server, replication = pipe.execute()
+    except LabError:
+        return None if not _port_taken(node.port) else FOREIGN
+    except redis.BusyLoadingError:
+        return {"loading": True}
+    except (redis.AuthenticationError, redis.ResponseError):
+        return FOREIGN
+    except (redis.ConnectionError, redis.TimeoutError):
+        return FOREIGN if _port_taken(node.port) else None
+    if Path(str(server.get("config_file", ""))).resolve() != node.runtime_conf.resolve():
+        return FOREIGN  # the same password would be a coincidence, but another state directory is not ours
+    return {**server, **replication}
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.HOST, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+def free_port_pair() -> tuple[int, int]:
+    """Two TCP ports that are free on loopback right now."""
+    socks = []
+    try:
+        for _ in range(2):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((settings.HOST, 0))
+            socks.append(sock)
+        return socks[0].getsockname()[1], socks[1].getsockname()[1]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead, only not yet reaped
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        try:
+            return subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True).stdout
+        except OSError:
+            return ""
+
+
+def _pid_from_file(node: Node) -> int | None:
+    """The pid in the node's pid file if that process is still this node's redis-server; a stale file is removed."""
+    try:
+        pid = int(node.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if _alive(pid) and str(node.runtime_conf) in _command_line(pid):
+        return pid
+    node.pid_file.unlink(missing_ok=True)  # stale: a crash, a kill -9, a reboot
+    return None
+
+
+def _log_tail(node: Node, lines: int = 3) -> str:
+    try:
+        tail = node.log_file.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return " / ".join(line.split(" ", 4)[-1] for line in tail)
+
+
+def _held_sentence(node: Node, s: settings.Settings) -> str:
+    variable = "LAB_MASTER_PORT" if node.role == "master" else "LAB_REPLICA_PORT"
+    return (
+        f"Port {node.port}, the {node.role}'s, is held by another program; stop it "
+        f"(`ss -ltnp | grep {node.port}` shows which), or pick free ports with `python -m lab up --ports auto` "
+        f"(or set {variable})."
+    )
+
+
+def _start(node: Node, s: settings.Settings, creds: credentials.Credentials, server: binaries.Binary) -> None:
+    node.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(node.runtime_conf, runtime_config(node, s, creds, server.version))
+    node.pid_file.unlink(missing_ok=True)
+    try:
+        done = subprocess.run([server.path, str(node.runtime_conf)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LabError(f"{server.path} could not be run ({exc}); check LAB_REDIS_SERVER or reinstall Redis.") from None
+    if done.returncode != 0:
+        said = " ".join((done.stderr or done.stdout).split())[-300:]
+        raise LabError(f"redis-server refused to start the {node.role}: {said}; check conf/{node.role}.conf.")
+    _wait_for_ping(node, s)
+
+
+def _wait_for_ping(node: Node, s: settings.Settings) -> None:
+    import redis
+
+    c = client(node.role, s=s, socket_connect_timeout=0.2, socket_timeout=1.0, single_connection_client=False)
+    deadline = time.monotonic() + START_TIMEOUT
+    with c:
+        while True:
+            try:
+                if c.ping():
+                    return
+            except (redis.ConnectionError, redis.TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(POLL)
+    _stop_pid(node, _pid_from_file(node))  # started but deaf: do not leave it behind
+    raise LabError(
+        f"The {node.role} did not answer within {START_TIMEOUT:.0f} s: {_log_tail(node)} (log: {node.log_file})."
+    )
+
+
+def _replication(node: Node, s: settings.Settings) -> dict:
+    with client(node.role, s=s) as c:
+        return c.info("replication")
+
+
+def _ensure_topology(nodes_: dict[str, Node], s: settings.Settings) -> None:
+    """Put roles back as the lab wants them: the master a master, the replica following it."""
+    master, replica = nodes_["master"], nodes_["replica"]
+    with client("master", s=s) as c:
+        if c.info("replication").get("role") != "master":
+            c.execute_command("REPLICAOF", "NO", "ONE")
+    with client("replica", s=s) as c:
+        info = c.info("replication")
+        if info.get("role") != "slave" or int(info.get("master_port", 0)) != master.port:
+            c.execute_command("REPLICAOF", s.host, master.port)
+    _wait_for_link(replica, s)
+
+
+def _wait_for_link(replica: Node, s: settings.Settings) -> None:
+    deadline = time.monotonic() + LINK_TIMEOUT
+    with client(replica.role, s=s) as c:
+        while True:
+            info = c.info("replication")
+            if info.get("master_link_status") == "up":
+                return
+            if time.monotonic() > deadline:
+                break
+            time.sleep(POLL)
+    raise LabError(
+        f"The replica did not link to the master within {LINK_TIMEOUT:.0f} s: {_log_tail(replica)} "
+        f"(log: {replica.log_file}); run `python -m lab doctor`."
+    )
+
+
+def link_binaries(s: settings.Settings, server: binaries.Binary) -> Path:
+    """Links to the chosen redis-server and redis-cli in STATE/bin, to put first on PATH (`lab env`)."""
+    bin_dir = s.path(BIN_DIR)
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / BIN_MARKER).touch()
+    chosen = [server]
+    try:
+        chosen.append(binaries.cli(s.redis_cli))
+    except LabError:
+        pass  # the servers run without redis-cli; `doctor` reports it
+    for binary in chosen:
+        link = bin_dir / binary.name
+        if not (link.is_symlink() and os.readlink(link) == binary.path):
+            link.unlink(missing_ok=True)
+            link.symlink_to(binary.path)
+    return bin_dir
+
+
+def choose_ports(spec: str, s: settings.Settings) -> None:
+    """`--ports auto` (a free pair), `--ports 7000,7001`, or `--ports default`: remembered in the state directory."""
+    s.ensure_home()
+    if spec == "default":
+        settings.forget_ports(s.home)
+        return
+    if spec == "auto":
+        current = (s.master_port, s.replica_port)
+        remembered = (s.home / settings.PORTS_FILE).exists()
+        if remembered and not any(_port_taken(p) for p in current):
+            return  # keep the pair chosen earlier: free again, or...
+        if remembered and all(isinstance(probe(n, s), dict) for n in nodes(s).values()):
+            return  # ...already ours and running
+        master, replica = free_port_pair()
+    else:
+        parts = spec.replace(" ", "").split(",")
+        if len(parts) != 2:
+            raise LabError(f"--ports {spec!r} is not understood; use `auto`, `default` or two ports like `7000,7001`.")
+        master, replica = (settings.parse_port(p, "--ports") for p in parts)
+        if master == replica:
+            raise LabError("--ports needs two different ports, e.g. `7000,7001`.")
+    settings.remember_ports(s.home, master, replica)
+
+
+def up(ports: str | None = None) -> list[ServerStatus]:
+    """Start the master, then the replica, and wait until the replica is linked. Reuses what already runs."""
+    s = settings.load()
+    s.ensure_home()
+    if ports:
+        choose_ports(ports, s)
+        s = settings.load()
+    server = binaries.server(s.redis_server)
+    with _locked(s.home):
+        creds = credentials.load_or_create(s.home)
+        link_binaries(s, server)
+        lab_nodes = nodes(s)
+        started: list[Node] = []
+        try:
+            for node in lab_nodes.values():
+                found = probe(node, s)
+                if found == FOREIGN:
+                    raise LabError(_held_sentence(node, s))
+                if found is None:
+                    _start(node, s, creds, server)
+                    started.append(node)
+            _ensure_topology(lab_nodes, s)
+        except BaseException:
+            for node in reversed(started):  # nothing half-started left running
+                _stop(node, s)
+            raise
+    return status()
+
+
+def _stop_pid(node: Node, pid: int | None) -> None:
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + STOP_TIMEOUT
+        time.sleep(0.01)
+
+
+def _stop(node: Node, s: settings.Settings) -> bool:
+    """Stop one server of the lab; True if one was running."""
+    found = probe(node, s)
+    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else _pid_from_file(node)
+    if pid is None:
+        return False
+    _stop_pid(node, pid)  # SIGTERM: Redis finishes its AOF and exits cleanly
+    node.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def down() -> list[str]:
+    """Stop the lab's servers (replica first); the roles that were running."""
+    s = settings.load()
+    if not s.home.exists():
+        return []
+    with _locked(s.home):
+        stopped = [n.role for n in reversed(list(nodes(s).values())) if _stop(n, s)]
+    return stopped
+
+
+def status() -> list[ServerStatus]:
+    """The state of both servers; a server that is down is reported as down."""
+    s = settings.load()
+    rows = []
+    for node in nodes(s).values():
+        found = (
+            probe(node, s) if (s.home / credentials.FILE).exists() else (FOREIGN if _port_taken(node.port) else None)
+        )
+        if not isinstance(found, dict):
+            rows.append(ServerStatus(node.role, node.port, found or "down", pid=_pid_from_file(node)))
+            continue
+        rows.append(
+            ServerStatus(
+                role=node.role,
+                port=node.port,
+                state="loading" if found.get("loading") else "up",
+                pid=found.get("process_id"),
+                version=found.get("redis_version"),
+                binary=found.get("executable"),
+                actual_role=found.get("role"),
+                link_status=found.get("master_link_status"),
+                master_repl_offset=found.get("master_repl_offset"),
+                slave_repl_offset=found.get("slave_repl_offset"),
+                connected_replicas=found.get("connected_slaves"),
+                log=str(node.log_file),
+            )
+        )
+    return rows
+
+
+def is_up() -> bool:
+    """True when both servers answer and the replica is linked."""
+    try:
+        rows = status()
+    except LabError:
+        return False
+    return all(r.state == "up" for r in rows) and rows[1].link_status == "up"

@@ -1,0 +1,127 @@
+"""Every tunable of the workbook in one place, each overridable by an environment variable.
+
+| variable            | default              | what                                            |
+|---------------------|----------------------|-------------------------------------------------|
+| LAB_HOME            | <repo>/.lab          | state directory: secrets, pid files, logs, data |
+| LAB_MASTER_PORT     | 6380                 | the master's port (or the pair from `up --ports auto`) |
+| LAB_REPLICA_PORT    | 6381                 | the replica's port                              |
+| LAB_REDIS_SERVER    | (discovered)         | a redis-server binary to use                    |
+| LAB_REDIS_CLI       | (discovered)         | a redis-cli binary to use                       |
+| LAB_SLOW_DB_DELAY   | 2.0                  | seconds the slow database takes per read        |
+| LAB_CACHE_TTL       | 60                   | seconds a cached value lives                    |
+| LAB_APP_PORT        | 8866                 | the port of the standalone form app (Voilà)     |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import LabError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = REPO_ROOT / "conf"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+HOST = "127.0.0.1"
+DEFAULT_MASTER_PORT = 6380
+DEFAULT_REPLICA_PORT = 6381
+PORTS_FILE = "ports.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the lab's settings, read from the environment and the state directory."""
+
+    home: Path
+    master_port: int
+    replica_port: int
+    redis_server: str | None
+    redis_cli: str | None
+    slow_db_delay: float
+    cache_ttl: int
+    app_port: int
+    host: str = HOST
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the state directory."""
+        return self.home.joinpath(*parts)
+
+    def ensure_home(self) -> Path:
+        """Create the state directory (private to this user) or explain why it cannot be."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.TemporaryFile(dir=self.home):
+                pass
+        except OSError as exc:
+            raise LabError(
+                f"The state directory {self.home} is not writable ({exc.strerror}); "
+                "set LAB_HOME to a folder you own, e.g. `export LAB_HOME=$HOME/.redis-lab`."
+            ) from None
+        return self.home
+
+
+def parse_port(text: str, name: str) -> int:
+    """A TCP port number from text, or a LabError naming the variable."""
+    try:
+        port = int(str(text).strip())
+    except ValueError:
+        raise LabError(f"{name}={text!r} is not a port number; use a whole number from 1024 to 65535.") from None
+    if not 1024 <= port <= 65535:
+        raise LabError(f"{name}={port} is out of range; use a port from 1024 to 65535.")
+    return port
+
+
+def _number(name: str, default: float, cast=float, minimum: float = 0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return cast(default)
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise LabError(f"{name}={raw!r} is not a number; unset it or give e.g. {name}={default}.") from None
+    if value < minimum:
+        raise LabError(f"{name}={raw} must be at least {minimum}; unset it or give e.g. {name}={default}.")
+    return value
+
+
+def _remembered_ports(home: Path) -> tuple[int, int] | None:
+    try:
+        data = json.loads((home / PORTS_FILE).read_text())
+        return int(data["master"]), int(data["replica"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_ports(home: Path, master: int, replica: int) -> None:
+    """Keep a chosen port pair in the state directory, so that every later command uses it."""
+    (home / PORTS_FILE).write_text(json.dumps({"master": master, "replica": replica}) + "\n")
+
+
+def forget_ports(home: Path) -> None:
+    """Go back to the default ports (or the environment's)."""
+    (home / PORTS_FILE).unlink(missing_ok=True)
+
+
+def load() -> Settings:
+    """Read the settings now (environment first, then the state directory, then defaults)."""
+    home = Path(os.environ.get("LAB_HOME") or REPO_ROOT / ".lab").expanduser().resolve()
+    master, replica = _remembered_ports(home) or (DEFAULT_MASTER_PORT, DEFAULT_REPLICA_PORT)
+    if os.environ.get("LAB_MASTER_PORT"):
+        master = parse_port(os.environ["LAB_MASTER_PORT"], "LAB_MASTER_PORT")
+    if os.environ.get("LAB_REPLICA_PORT"):
+        replica = parse_port(os.environ["LAB_REPLICA_PORT"], "LAB_REPLICA_PORT")
+    if master == replica:
+        raise LabError(f"The master and the replica cannot share port {master}; give them two different ports.")
+    return Settings(
+        home=home,
+        master_port=master,
+        replica_port=replica,
+        redis_server=os.environ.get("LAB_REDIS_SERVER") or None,
+        redis_cli=os.environ.get("LAB_REDIS_CLI") or None,
+        slow_db_delay=_number("LAB_SLOW_DB_DELAY", 2.0),
+        cache_ttl=int(_number("LAB_CACHE_TTL", 60, int, 1)),
+        app_port=parse_port(os.environ.get("LAB_APP_PORT") or "8866", "LAB_APP_PORT"),
+    )

