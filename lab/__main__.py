@@ -97,6 +97,84 @@ def cmd_lab(args) -> int:
         return 0
 
 
+def cmd_fetch(args) -> int:
+    from .cache import CacheAside, validate_key
+
+    validate_key(args.key)  # bad keys fail before anything connects
+    if args.ttl is not None and args.ttl <= 0:
+        raise UsageError(f"--ttl {args.ttl} must be a positive number of seconds.")
+    result = CacheAside(ttl=args.ttl).get(args.key)
+    if result.warning:
+        print(f"⚠️ {result.warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        value = result.value if result.found else "(not found in the database)"
+        ttl = f"TTL {result.ttl:.0f} s" if result.ttl else "not cached"
+        print(
+            f"{result.key} = {value}\n  source {result.source} · {result.elapsed_ms:.1f} ms · {ttl} · cache {result.cache_state}"
+        )
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import BenchConfig, run
+
+    config = BenchConfig(
+        hit_samples=args.hit_samples, miss_samples=args.miss_samples, new_client_samples=args.new_client_samples
+    )
+    summary = run(config)
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"Redis {summary['redis_version']} ({summary['redis_binary']}), {summary['wall_s']} s")
+    print(
+        f"cache hit p50 {summary['hit_p50_us']} µs (p99 {summary['hit_p99_us']})  raw GET p50 {summary['raw_get_p50_us']} µs"
+        f"  → ratio {summary['hit_over_raw_get']}"
+    )
+    print(
+        f"miss p50 {summary['miss_p50_ms']} ms with a {summary['miss_db_delay_ms']:.0f} ms database;"
+        f" with no database delay {summary['miss_without_db_delay_p50_us']} µs = {summary['miss_without_db_delay_over_hit']}× a hit"
+    )
+    print(f"hit on master {summary['hit_on_master_p50_us']} µs, on replica {summary['hit_on_replica_p50_us']} µs")
+    print(
+        f"reused client {summary['reused_client_p50_us']} µs, new client per request {summary['new_client_p50_us']} µs"
+        f" ({summary['new_over_reused']}×)"
+    )
+    print(f"pipelined GET+PTTL {summary['pipelined_p50_us']} µs, sequential {summary['sequential_p50_us']} µs")
+    print(
+        f"stampede: {summary['stampede_db_reads_unprotected']} database reads unprotected, "
+        f"{summary['stampede_db_reads_single_flight']} with single-flight, {summary['stampede_db_reads_lock']} with the lock"
+    )
+    return 0
+
+
+def cmd_app(args) -> int:
+    from . import servers, settings
+    from .servers import _port_taken
+
+    s = settings.load()
+    port = settings.parse_port(args.port, "--port") if args.port else s.app_port
+    if _port_taken(port):
+        raise LabError(f"Port {port} for the app is taken; free it or choose another with --port or LAB_APP_PORT.")
+    servers.up()
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(settings.APP_NOTEBOOK),
+        f"--port={port}",
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=False",
+    ]
+    print(f"The cache form app: http://127.0.0.1:{port}/   (Ctrl+C stops it)", flush=True)
+    try:
+        return subprocess.call(cmd, cwd=settings.APP_NOTEBOOK.parent)
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_test(args) -> int:
     from .settings import REPO_ROOT
 
@@ -136,6 +214,20 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--author", default=None, help="the name on the report")
     rep.add_argument("--chapter", action="append", help="only this chapter (repeatable), e.g. 01_master_and_replica")
     rep.set_defaults(run=cmd_report)
+    fetch = sub.add_parser("fetch", help="look a key up through the cache (the workshop's curl demo)")
+    fetch.add_argument("key")
+    fetch.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    fetch.add_argument("--ttl", type=float, default=None, help="seconds to keep it cached (default LAB_CACHE_TTL)")
+    fetch.set_defaults(run=cmd_fetch)
+    bench = sub.add_parser("bench", help="measure hits, misses, raw GET, replica, new clients (side by side)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    bench.add_argument("--hit-samples", type=int, default=3000)
+    bench.add_argument("--miss-samples", type=int, default=40)
+    bench.add_argument("--new-client-samples", type=int, default=300)
+    bench.set_defaults(run=cmd_bench)
+    app = sub.add_parser("app", help="serve the cache form as a standalone app (Voilà) on 127.0.0.1")
+    app.add_argument("--port", default=None, help="default LAB_APP_PORT (8866)")
+    app.set_defaults(run=cmd_app)
     lab = sub.add_parser("lab", help="start Redis and open JupyterLab on notebooks/")
     lab.add_argument("--no-browser", action="store_true")
     lab.set_defaults(run=cmd_lab)

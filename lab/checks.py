@@ -38,7 +38,7 @@ class Check:
         }
 
 
-def show(check: Check) -> Check:
+def show(check: Check) -> None:
     """Display a check in a notebook (with the data the report collects), or print it elsewhere."""
     if "IPython" in sys.modules:
         from IPython import get_ipython
@@ -47,11 +47,10 @@ def show(check: Check) -> Check:
             from IPython.display import display
 
             display(check)
-            return check
+            return
     print(check.line())
-    return check
 
 
-def checkpoint(name: str, ok: bool, hint: str = "", detail: str = "") -> Check:
-    """Record and show one checkpoint of a chapter."""
-    return show(Check(name, bool(ok), detail, hint))
+def checkpoint(name: str, ok: bool, hint: str = "", detail: str = "") -> None:
+    """Record and show one checkpoint of a chapter (returns nothing, so it is not displayed twice)."""
+    show(Check(name, bool(ok), detail, hint))

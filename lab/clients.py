@@ -41,7 +41,7 @@ def client(
     options.setdefault("socket_timeout", 10.0)
     options.setdefault("decode_responses", True)
     options.setdefault("retry", _no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
-    return redis.Redis(host=s.host, port=port_of(role, s), **_no_setinfo(), **auth, **options)
+    return redis.Redis(host=s.host, port=port_of(role, s), **_lean_handshake(), **auth, **options)
 
 
 def anonymous(role: str = "master", s: settings.Settings | None = None) -> redis.Redis:
@@ -50,17 +50,27 @@ def anonymous(role: str = "master", s: settings.Settings | None = None) -> redis
 
     s = s or settings.load()
     return redis.Redis(
-        host=s.host, port=port_of(role, s), socket_connect_timeout=1.0, retry=_no_retry(), **_no_setinfo()
+        host=s.host, port=port_of(role, s), socket_connect_timeout=1.0, retry=_no_retry(), **_lean_handshake()
     )
 
 
-def _no_setinfo() -> dict:
-    """Skip CLIENT SETINFO on connect: two round trips that Redis < 7.2 (and the `app` user) refuse anyway."""
+def _lean_handshake() -> dict:
+    """Options that keep a connection's handshake to HELLO/AUTH: no CLIENT SETINFO (Redis < 7.2 and the `app`
+    user refuse it anyway) and no maintenance-notification request (for managed clusters, not a lab)."""
+    options: dict = {}
     try:
         from redis.driver_info import DriverInfo
+
+        options["driver_info"] = DriverInfo(name=None, lib_version=None)
     except ImportError:  # redis-py < 7.1
-        return {"lib_name": None, "lib_version": None}
-    return {"driver_info": DriverInfo(name=None, lib_version=None)}
+        options.update(lib_name=None, lib_version=None)
+    try:
+        from redis.maint_notifications import MaintNotificationsConfig
+
+        options["maint_notifications_config"] = MaintNotificationsConfig(enabled=False)
+    except ImportError:  # redis-py < 7
+        pass
+    return options
 
 
 def _no_retry():

@@ -26,7 +26,7 @@ REPLICATION_USER = "replication"
 # What the cache-aside lookup needs, and nothing more (no KEYS/SCAN, no FLUSH*, no CONFIG, no admin).
 APP_COMMANDS = (
     "+get", "+set", "+del", "+unlink", "+exists", "+ttl", "+pttl", "+expire", "+pexpire",
-    "+ping", "+auth", "+hello", "+echo", "+evalsha", "+eval",
+    "+ping", "+auth", "+hello", "+echo", "+eval",
 )  # fmt: skip
 APP_KEYS = "~cache:*"
 

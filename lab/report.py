@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import checks, credentials, settings
 from .errors import LabError
+from .progress import REPORT_VARIABLE
 
 MARKER = ".workbook-report"
 CELL_TIMEOUT = 600
@@ -145,9 +146,8 @@ def _execute(path: Path, values: dict, secrets: tuple[str, ...]) -> tuple[object
     try:
         with tempfile.TemporaryDirectory(prefix="lab-kernel-") as sockets:  # local sockets, not TCP ports
             km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
-            NotebookClient(
-                nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}}
-            ).execute()
+            client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}})
+            client.execute(env={**os.environ, REPORT_VARIABLE: "1"})  # progress: one line, not a live widget
     except CellExecutionError as exc:
         result.error = _redact(_error_line(nb) or str(exc).strip().splitlines()[-1], secrets)
     except (CellTimeoutError, DeadKernelError) as exc:

@@ -404,6 +404,14 @@ def _stop(node: Node, s: settings.Settings) -> bool:
     return True
 
 
+def stop(role: str) -> bool:
+    """Stop one of the lab's servers (a lesson: what happens when Redis goes away); `up()` brings it back."""
+    s = settings.load()
+    port_of(role, s)  # an unknown role is one sentence
+    with _locked(s.ensure_home()):
+        return _stop(nodes(s)[role], s)
+
+
 def down() -> list[str]:
     """Stop the lab's servers (replica first); the roles that were running."""
     s = settings.load()

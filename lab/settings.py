@@ -25,6 +25,7 @@ from .errors import LabError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO_ROOT / "conf"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+APP_NOTEBOOK = NOTEBOOKS_DIR / "app" / "cache_form.ipynb"
 HOST = "127.0.0.1"
 DEFAULT_MASTER_PORT = 6380
 DEFAULT_REPLICA_PORT = 6381

@@ -1,0 +1,131 @@
+"""Chapter 03's experiments: the workshop's visual test replayed, and the lessons beyond it, measured.
+
+Each function runs a real experiment on the lab's Redis and database and returns plain rows (a list of
+dicts, or a DataFrame), so the chapter only narrates and shows them.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import servers
+from .cache import CacheAside, LookupResult
+from .progress import progress
+from .slowdb import SlowDB
+
+
+def row(step: str, result: LookupResult) -> dict:
+    """One line of an experiment's table."""
+    return {
+        "step": step,
+        "key": result.key,
+        "value": result.value if result.found else "(not found)",
+        "source": result.source,
+        "ms": round(result.elapsed_ms, 1),
+        "ttl_s": None if result.ttl is None else round(result.ttl, 1),
+        "cache": result.cache_state,
+    }
+
+
+def wait_for_expiry(seconds: float, label: str = "waiting for the TTL") -> None:
+    """Sleep with a progress bar (anything slow shows progress)."""
+    steps = max(1, int(seconds * 10))
+    for _ in progress(range(steps), desc=f"{label} ({seconds:.1f} s)", unit="ticks of 0.1 s"):
+        time.sleep(seconds / steps)
+
+
+def invalidation(db: SlowDB, key: str, ttl: float) -> list[dict]:
+    """Update a record with invalidation on, then off: off, the cache keeps serving the old value."""
+    rows = []
+    original = db.read(key)
+    try:
+        for on in (True, False):
+            cache = CacheAside(db, ttl=ttl, invalidate_on_write=on)
+            label = "invalidation on" if on else "invalidation OFF"
+            cache.invalidate(key)
+            rows.append(row(f"{label}: first lookup", cache.get(key)))
+            cache.update(key, f"updated ({label})")
+            rows.append(row(f"{label}: lookup after the update", cache.get(key)))
+    finally:
+        db.update(key, original)
+        CacheAside(db).invalidate(key)
+    return rows
+
+
+def negative_caching(db: SlowDB, key: str, ttl: float, lookups: int = 3) -> list[dict]:
+    """A key that is not in the database, looked up `lookups` times, without and with negative caching."""
+    rows = []
+    for on in (False, True):
+        cache = CacheAside(db, ttl=ttl, cache_not_found=on)
+        cache.invalidate(key)
+        label = "negative caching on" if on else "negative caching off"
+        for n in range(1, lookups + 1):
+            rows.append(row(f"{label}: lookup {n}", cache.get(key)))
+        cache.invalidate(key)
+    return rows
+
+
+def stampede(db: SlowDB, key: str, clients: int = 50, ttl: float = 60) -> list[dict]:
+    """`clients` concurrent lookups of one uncached key: database reads with and without protection."""
+    rows = []
+    for mode in (None, "single-flight", "lock"):
+        cache = CacheAside(db, ttl=ttl, stampede_protection=mode)
+        cache.invalidate(key)
+        before = db.reads
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            results = list(pool.map(cache.get, [key] * clients))
+        rows.append(
+            {
+                "protection": {None: "none", "single-flight": "single-flight (in process)", "lock": "SET NX lock"}[
+                    mode
+                ],
+                "concurrent lookups": clients,
+                "database reads": db.reads - before,
+                "answered from the cache": sum(r.source == "cache" for r in results),
+                "wall time s": round(time.perf_counter() - start, 2),
+            }
+        )
+        cache.invalidate(key)
+    return rows
+
+
+def jitter(db: SlowDB, keys: list[str], ttl: float, spread: float = 0.2) -> list[dict]:
+    """Keys cached together: without jitter they all expire in the same instant, with it they spread.
+
+    The database delay plays no part here, so the keys are read without it."""
+    db = SlowDB(db.path, delay=0)
+    rows = []
+    for amount in (0.0, spread):
+        cache = CacheAside(db, ttl=ttl, ttl_jitter=amount)
+        for key in keys:
+            cache.invalidate(key)
+        ttls = [cache.get(key).ttl for key in keys]
+        rows.append(
+            {
+                "ttl jitter": f"+{amount:.0%}",
+                "keys": len(keys),
+                "first expiry s": round(min(ttls), 2),
+                "last expiry s": round(max(ttls), 2),
+                "spread s": round(max(ttls) - min(ttls), 2),
+            }
+        )
+        for key in keys:
+            cache.invalidate(key)
+    return rows
+
+
+def redis_unavailable(db: SlowDB, key: str, ttl: float) -> list[dict]:
+    """Stop the master: lookups still answer (from the database, with a warning); `up()`: the cache is back."""
+    cache = CacheAside(db, ttl=ttl)
+    rows = [row("Redis up", cache.get(key))]
+    servers.stop("master")
+    try:
+        rows.append(row("master stopped", cache.get(key)))
+        rows.append(row("master stopped, again", cache.get(key)))
+    finally:
+        servers.up()
+    rows.append(row("after lab.up()", cache.get(key)))
+    rows.append(row("after lab.up(), again", cache.get(key)))
+    return rows

@@ -1,0 +1,89 @@
+"""The standalone app (`./workbook app`, Voilà) driven in a real headless chromium, as a student uses it."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lab import servers
+
+from .conftest import REPO, need
+
+CHROMIUM = os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the app exited: {proc.stdout.read()}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the app did not start listening")
+
+
+@pytest.fixture
+def app(lab, monkeypatch):
+    port = servers.free_port_pair()[0]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LAB_SLOW_DB_DELAY": "0.4"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "app", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def browser():
+    need(os.path.exists(CHROMIUM), f"chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "the playwright package (requirements.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_form_goes_slow_db_then_cache(app, browser):
+    page = browser.new_page()
+    page.goto(app, timeout=90_000)
+    box = page.get_by_placeholder("a key, e.g. test-key")
+    box.wait_for(timeout=90_000)
+    box.fill("test-key")
+    box.press("Enter")
+    badge = page.locator(".lab-source")
+    badge.wait_for(timeout=30_000)
+    assert badge.inner_text() == "slow_db"
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_function("document.querySelector('.lab-ratio').innerText.includes('1 hits')", timeout=30_000)
+    assert badge.inner_text() == "cache"
+    assert "Hello from the slow database" in page.locator(".lab-card").inner_text()
+
+    box.fill("")
+    page.get_by_role("button", name="Look up").click()
+    page.locator(".lab-error").wait_for(timeout=30_000)
+    assert "empty or blank key" in page.locator(".lab-error").inner_text()

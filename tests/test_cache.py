@@ -1,0 +1,259 @@
+"""The cache-aside lookup and its database, against real Redis servers."""
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+import redis
+
+from lab import cache_lessons, clients, servers
+from lab.cache import MAX_KEY_LENGTH, NOT_FOUND, BadKey, CacheAside, KeySchema
+from lab.slowdb import SlowDB, catalogue
+
+from .conftest import run_lab
+
+DELAY = 0.3
+
+
+@pytest.fixture
+def db(lab):
+    return SlowDB(lab.path("test.sqlite3"), delay=DELAY)
+
+
+@pytest.fixture
+def cache(db):
+    return CacheAside(db, ttl=60)
+
+
+def test_catalogue_is_deterministic_and_has_the_workshop_keys():
+    first, second = catalogue(), catalogue()
+    assert first == second and len(first) >= 300
+    assert "test-key" in first and first["projet"] == "redis cool"
+
+
+def test_database_reads_updates_and_is_slow(db):
+    start = time.perf_counter()
+    assert db.read("test-key").startswith("Hello")
+    assert time.perf_counter() - start >= DELAY
+    db.update("test-key", "changed")
+    assert db.read("test-key") == "changed" and db.read("missing") is None and db.reads == 3
+
+
+def test_miss_then_hit(cache, lab):
+    first = cache.get("test-key")
+    second = cache.get("test-key")
+    assert (first.source, first.cache_state) == ("slow_db", "miss") and first.elapsed_ms >= DELAY * 1000
+    assert (second.source, second.cache_state) == ("cache", "hit") and second.value == first.value
+    assert 55 < second.ttl <= 60
+    assert cache.counters() == {"hits": 1, "misses": 1, "unavailable": 0, "hit_ratio": 0.5}
+    admin = clients.client("master")
+    assert admin.get("cache:test-key") == first.value and 0 < admin.ttl("cache:test-key") <= 60
+
+
+@contextmanager
+def round_trips(cache):
+    """Record every write of commands to Redis by this cache's connections (one write = one round trip)."""
+    conn_class = cache.redis.connection_pool.connection_class
+    sent = []
+    original = conn_class.send_packed_command
+
+    def recording(self, command, *args, **kwargs):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return original(self, command, *args, **kwargs)
+
+    conn_class.send_packed_command = recording
+    try:
+        yield sent
+    finally:
+        conn_class.send_packed_command = original
+
+
+def test_hit_is_one_round_trip_of_get_and_pttl(cache, lab):
+    cache.get("test-key")
+    with round_trips(cache) as sent:
+        assert cache.get("test-key").source == "cache"
+    assert len(sent) == 1
+    assert b"GET" in sent[0] and b"PTTL" in sent[0] and sent[0].count(b"*2\r\n") == 2
+
+
+def test_miss_reads_the_database_once_and_writes_once(cache, db, lab):
+    before = db.reads
+    cache.redis.ping()  # connected and logged in before we count
+    with round_trips(cache) as sent:
+        cache.get("sku-0007")
+    assert db.reads == before + 1
+    # read (GET+PTTL), then one write (SET ... PX): single-flight costs no round trip
+    assert len(sent) == 2 and b"SET" in sent[1] and b"PX" in sent[1]
+
+
+def test_miss_with_the_lock_takes_it_and_releases_it_with_the_write(db, lab):
+    cache = CacheAside(db, stampede_protection="lock")
+    cache.redis.ping()
+    with round_trips(cache) as sent:
+        cache.get("sku-0009")
+    # read; lock + look again (one pipeline); store the value and release the lock (one EVAL)
+    assert len(sent) == 3 and b"NX" in sent[1] and b"EVAL" in sent[2]
+    assert clients.client("master").exists(KeySchema.lock("sku-0009")) == 0
+
+
+def test_miss_without_stampede_protection_is_read_then_one_write(db, lab):
+    cache = CacheAside(db, stampede_protection=None)
+    cache.redis.ping()
+    with round_trips(cache) as sent:
+        cache.get("sku-0008")
+    assert len(sent) == 2 and b"SET" in sent[1] and b"PX" in sent[1]
+
+
+def test_the_replica_serves_the_cached_value(cache, lab):
+    value = cache.get("test-key").value
+    replica = clients.client("replica")
+    deadline = time.monotonic() + 5
+    while replica.get("cache:test-key") != value and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert replica.get("cache:test-key") == value
+
+
+def test_invalidation_on_write_and_stale_read_without_it(db, lab):
+    rows = cache_lessons.invalidation(db, "sku-0001", 60)
+    assert rows[1]["value"] == "updated (invalidation on)" and rows[1]["source"] == "slow_db"
+    assert rows[3]["value"] == rows[2]["value"] and rows[3]["source"] == "cache"  # stale
+    assert db.read("sku-0001") == catalogue()["sku-0001"]  # restored
+
+
+def test_negative_caching(db, lab):
+    rows = cache_lessons.negative_caching(db, "no-such-key", 60)
+    assert [r["source"] for r in rows] == ["slow_db"] * 3 + ["slow_db", "cache", "cache"]
+    assert all(r["value"] == "(not found)" for r in rows)
+    assert rows[-1]["ttl_s"] <= 5
+
+
+def test_stampede_protection_reads_the_database_once(db, lab):
+    rows = cache_lessons.stampede(db, "sku-0042", clients=50)
+    assert [r["database reads"] for r in rows] == [50, 1, 1]
+    assert rows[2]["answered from the cache"] == 49  # the lock's waiters read the value from Redis
+
+
+def test_the_lock_protects_across_separate_clients(db, lab):
+    """Two caches with their own connections and no shared memory: as two processes would be."""
+    caches = [CacheAside(db, stampede_protection="lock") for _ in range(2)]
+    caches[0].invalidate("sku-0050")
+    before = db.reads
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(lambda i: caches[i % 2].get("sku-0050"), range(40)))
+    assert db.reads == before + 1
+    assert len({r.value for r in results}) == 1
+
+
+def test_lock_is_released_only_by_its_owner(cache, lab):
+    admin = clients.client("master")
+    admin.set(KeySchema.lock("test-key"), "someone-else", px=10_000)
+    from lab.cache import _UNLOCK
+
+    assert cache.redis.eval(_UNLOCK, 1, KeySchema.lock("test-key"), "my-token") == 0
+    assert admin.get(KeySchema.lock("test-key")) == "someone-else"
+    admin.delete(KeySchema.lock("test-key"))
+
+
+def test_ttl_jitter_spreads_expiries(db, lab):
+    plain, jittered = cache_lessons.jitter(db, db.keys(15), ttl=60, spread=0.2)
+    assert plain["spread s"] < 0.5
+    assert jittered["spread s"] > 1 and jittered["last expiry s"] <= 72.5
+
+
+def test_redis_unavailable_then_recovered(db, lab):
+    rows = cache_lessons.redis_unavailable(db, "test-key", 60)
+    assert rows[0]["cache"] in ("hit", "miss")
+    assert [r["cache"] for r in rows[1:3]] == ["unavailable", "unavailable"]
+    assert all(r["value"].startswith("Hello") for r in rows)
+    assert rows[-1]["source"] == "cache"
+    assert servers.status()[1].link_status == "up"
+
+
+def test_unavailable_result_carries_a_warning(db, lab):
+    cache = CacheAside(db)
+    servers.stop("master")
+    result = cache.get("test-key")
+    assert result.cache_state == "unavailable" and "Redis is unreachable" in result.warning
+    servers.up()
+
+
+@pytest.mark.parametrize("key", ["", "   ", "x" * (MAX_KEY_LENGTH + 1), "a\nb", "tab\there", "nul\x00"])
+def test_bad_keys_write_nothing(cache, db, lab, key):
+    admin = clients.client("master")
+    keys_before, reads_before = admin.dbsize(), db.reads
+    with pytest.raises(BadKey):
+        cache.get(key)
+    assert admin.dbsize() == keys_before and db.reads == reads_before
+
+
+@pytest.mark.parametrize("key", ["café crème", "🙂 emoji", "with space", "*", "?", "[abc]", "x" * MAX_KEY_LENGTH])
+def test_any_printable_unicode_key_works_and_globs_are_plain(cache, db, lab, key):
+    db.update(key, f"value of {key}")
+    cache.get("other")  # a cached neighbour a pattern would match
+    first, second = cache.get(key), cache.get(key)
+    assert first.value == second.value == f"value of {key}" and second.source == "cache"
+    assert clients.client("master").get(KeySchema.value(key)) == f"value of {key}"
+
+
+def test_stored_not_found_marker_is_not_a_value(cache, lab):
+    cache.get("nothing-here")
+    assert clients.client("master").get("cache:nothing-here") == NOT_FOUND
+    assert cache.get("nothing-here").value is None
+
+
+def test_cache_runs_as_the_restricted_user(cache, lab):
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        cache.redis.set("projet", "x")
+
+
+def test_fetch_json_prints_only_json(lab):
+    result = run_lab("fetch", "test-key", "--json", "--ttl", "30", env={"LAB_SLOW_DB_DELAY": "0.05"})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"key", "value", "source", "ttl", "elapsed_ms", "cache_state"} <= set(data)
+    assert data["source"] == "slow_db" and data["ttl"] == 30
+    again = json.loads(run_lab("fetch", "test-key", "--json").stdout)
+    assert again["source"] == "cache"
+
+
+@pytest.mark.parametrize("key", ["", "a\tb"])
+def test_fetch_bad_key_exits_2_on_stderr(lab, key):
+    result = run_lab("fetch", key, "--json")
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith("❌")
+    assert "Traceback" not in result.stderr
+
+
+def test_fetch_bad_ttl(lab):
+    result = run_lab("fetch", "test-key", "--ttl", "-3")
+    assert result.returncode == 2 and "--ttl" in result.stderr
+
+
+def test_form_shows_source_history_and_errors(cache, lab):
+    from lab.widgets import CacheForm
+
+    form = CacheForm(cache)
+    form.lookup("test-key")
+    assert "slow_db" in form.card.value and "miss" in form.card.value
+    form.key.value = "test-key"
+    form.lookup_button.click()
+    assert "cache" in form.card.value and "hit ratio <b>50%</b>" in form.ratio.value
+    assert form.table.value.count("<tr>") == 3
+    form.lookup("")
+    assert "❌" in form.card.value and "empty or blank key" in form.card.value
+    form.invalidate_button.click()
+    assert "removed from the cache" in form.card.value
+    assert "test-key" in form.snapshot().data
+    form.close()
+
+
+def test_concurrent_forms_do_not_share_counters(db, lab):
+    caches = [CacheAside(db) for _ in range(2)]
+    threads = [threading.Thread(target=c.get, args=("test-key",)) for c in caches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [c.hits + c.misses for c in caches] == [1, 1]
