@@ -34,13 +34,19 @@ QUICK = {
     "slow_db_delay": 0.2,
     "cache_ttl": 3,
     "short_ttl": 2,
-    "hit_samples": 300,
-    "miss_samples": 20,
+    "hit_samples": 1000,
+    "miss_samples": 30,
     "samples": 200,
     "population": 50,
-    "max_ttl": 3,
+    "max_ttl": 2,
     "lag_samples": 200,
     "stampede_clients": 50,
+    "workshop_misses": 1,
+    "new_client_samples": 100,
+    "demo_ttl": 1.5,
+    "staggered_population": False,
+    "lazy_keys": 50,
+    "lazy_ttl": 0.5,
 }
 
 

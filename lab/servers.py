@@ -83,6 +83,27 @@ class ServerStatus:
         return asdict(self)
 
 
+class StatusRows(list):
+    """`status()`/`up()` rows: a list, shown as one line per server (a table in a notebook)."""
+
+    def __repr__(self) -> str:
+        return "\n".join(
+            f"{r.role}: {r.state} on port {r.port}"
+            + (f", Redis {r.version}, pid {r.pid}" if r.state == "up" else "")
+            + (f", link {r.link_status}" if r.link_status else "")
+            for r in self
+        )
+
+    def _repr_html_(self) -> str:
+        head = "<tr><th>server</th><th>state</th><th>port</th><th>pid</th><th>Redis</th><th>role</th><th>link</th></tr>"
+        body = "".join(
+            f"<tr><td>{r.role}</td><td>{r.state}</td><td>{r.port}</td><td>{r.pid or ''}</td><td>{r.version or ''}</td>"
+            f"<td>{r.actual_role or ''}</td><td>{r.link_status or ''}</td></tr>"
+            for r in self
+        )
+        return f"<table>{head}{body}</table>"
+
+
 def nodes(s: settings.Settings) -> dict[str, Node]:
     """The master and the replica of this lab."""
     return {role: Node(role, port_of(role, s), s.home) for role in ROLES}
@@ -349,7 +370,7 @@ def choose_ports(spec: str, s: settings.Settings) -> None:
     settings.remember_ports(s.home, master, replica)
 
 
-def up(ports: str | None = None) -> list[ServerStatus]:
+def up(ports: str | None = None) -> StatusRows:
     """Start the master, then the replica, and wait until the replica is linked. Reuses what already runs."""
     s = settings.load()
     s.ensure_home()
@@ -422,10 +443,10 @@ def down() -> list[str]:
     return stopped
 
 
-def status() -> list[ServerStatus]:
+def status() -> StatusRows:
     """The state of both servers; a server that is down is reported as down."""
     s = settings.load()
-    rows = []
+    rows = StatusRows()
     for node in nodes(s).values():
         found = (
             probe(node, s) if (s.home / credentials.FILE).exists() else (FOREIGN if _port_taken(node.port) else None)

@@ -1,0 +1,122 @@
+"""Pure functions: a DataFrame in, a matplotlib Figure out. Large fonts, titles, units: readable on a projector."""
+
+from __future__ import annotations
+
+import numpy as np
+
+COLOURS = ["#1a7f37", "#bc4c00", "#0969da", "#8250df", "#cf222e", "#9a6700"]
+STYLE = {"font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "legend.fontsize": 11}
+
+
+def _figure(width: float = 9, height: float = 4.8):
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    plt.close(fig)  # returned, not shown twice: the notebook displays the value of the cell
+    return fig, ax
+
+
+def _apply_style(ax) -> None:
+    for item in [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]:
+        item.set_fontsize(STYLE["font.size"])
+    ax.title.set_fontsize(STYLE["axes.titlesize"])
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _variants(df, variants):
+    return list(variants) if variants else list(dict.fromkeys(df["variant"]))
+
+
+def latency_histogram(df, variants=None, title: str = "Latency: cache hit vs miss"):
+    """Histograms of `latency_us` per variant on a log axis (hits and misses are 1000× apart)."""
+    fig, ax = _figure()
+    data = df[df.latency_us > 0]
+    bins = np.logspace(np.log10(data.latency_us.min() * 0.9), np.log10(data.latency_us.max() * 1.1), 80)
+    for colour, name in zip(COLOURS, _variants(df, variants)):
+        values = data[data.variant == name].latency_us
+        ax.hist(values, bins=bins, alpha=0.7, color=colour, label=f"{name} (p50 {_human(values.median())})")
+    ax.set_xscale("log")
+    ax.set(title=title, xlabel="latency (µs, log scale)", ylabel="lookups")
+    ax.legend()
+    _apply_style(ax)
+    return fig
+
+
+def latency_ecdf(df, variants=None, title: str = "Latency distribution (ECDF)"):
+    """The empirical CDF per variant: read any percentile off the y axis."""
+    fig, ax = _figure()
+    for colour, name in zip(COLOURS, _variants(df, variants)):
+        values = np.sort(df[df.variant == name].latency_us.to_numpy())
+        ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", color=colour, label=name, lw=2)
+    ax.set_xscale("log")
+    for q in (0.5, 0.99):
+        ax.axhline(q, color="#888", lw=0.8, ls="--")
+        ax.text(ax.get_xlim()[0], q, f" p{int(q * 100)}", va="bottom", color="#555")
+    ax.set(title=title, xlabel="latency (µs, log scale)", ylabel="fraction of lookups ≤ x", ylim=(0, 1.02))
+    ax.legend(loc="lower right")
+    _apply_style(ax)
+    return fig
+
+
+def latency_boxes(df, variants=None, title: str = "Latency per variant"):
+    """A box per variant (log axis), whiskers at p1/p99, outliers hidden."""
+    fig, ax = _figure(9, 0.7 * max(3, len(_variants(df, variants))) + 1.5)
+    names = _variants(df, variants)
+    data = [df[df.variant == n].latency_us.to_numpy() for n in names]
+    parts = ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=False, patch_artist=True, tick_labels=names)
+    for patch, colour in zip(parts["boxes"], COLOURS * 3):
+        patch.set_facecolor(colour)
+        patch.set_alpha(0.6)
+    ax.set_xscale("log")
+    ax.set(title=title, xlabel="latency (µs, log scale; whiskers p1–p99)")
+    _apply_style(ax)
+    return fig
+
+
+def percentile_table(df):
+    """p50/p90/p99/max per variant, in µs (rounded for reading)."""
+    from .bench import percentiles
+
+    return percentiles(df).round(1)
+
+
+def ttl_countdown(df, title: str = "One key: TTL vs PTTL vs ideal"):
+    """Measured TTL (whole seconds: a staircase) and PTTL (smooth) against the ideal line, per server."""
+    fig, ax = _figure()
+    live = df[df.ttl_s >= 0]
+    ax.plot(live.t, live.ideal_s, color="#888", lw=1.5, ls="--", label="ideal: ttl − t")
+    for colour, (server, part) in zip(COLOURS, live.groupby("server", sort=False)):
+        ax.step(part.t, part.ttl_s, where="post", color=colour, lw=2, label=f"TTL on the {server} (s)")
+        ax.plot(part.t, part.pttl_s, color=colour, lw=1, marker=".", alpha=0.6, label=f"PTTL on the {server} (ms → s)")
+    ax.set(title=title, xlabel="time since SET (s)", ylabel="remaining time to live (s)")
+    ax.legend(ncol=2)
+    _apply_style(ax)
+    return fig
+
+
+def population_decay(df, title: str = "A population of keys expiring"):
+    """Live keys over time (measured vs ideal) and the server's expired_keys counter."""
+    fig, ax = _figure()
+    ax.plot(df.t, df.ideal_live, color="#888", ls="--", lw=1.5, label="ideal: keys whose TTL has not run out")
+    ax.plot(df.t, df.live_keys, color=COLOURS[0], lw=2.5, label="live keys (INFO keyspace)")
+    ax.plot(df.t, df.expired_keys, color=COLOURS[1], lw=2, label="expired_keys (INFO stats)")
+    ax.set(title=title, xlabel="time since the keys were written (s)", ylabel="keys")
+    ax.legend()
+    _apply_style(ax)
+    return fig
+
+
+def lazy_vs_active(df, title: str = "Expired but never read: who removes them?"):
+    """Keys still in memory after their TTL, with and without the active expire cycle."""
+    fig, ax = _figure()
+    for colour, (label, part) in zip(COLOURS, df[df.phase == "never read"].groupby("expiry", sort=False)):
+        ax.plot(part.t, part.keys_in_memory, color=colour, lw=2.5, marker="o", label=label)
+    ax.set(title=title, xlabel="time since the keys were written (s)", ylabel="keys in memory")
+    ax.legend()
+    _apply_style(ax)
+    return fig
+
+
+def _human(us: float) -> str:
+    return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us:.0f} µs"

@@ -1,0 +1,150 @@
+"""bench, ttl and plots on real servers: shapes, behaviour and bad input (no timing thresholds here)."""
+
+import json
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from lab import bench, plots, ttl
+from lab.errors import LabError
+
+from .conftest import run_lab
+
+matplotlib.use("Agg")
+COLUMNS = ["variant", "latency_us", "sample", "t"]
+
+
+def test_hits_and_raw_get_are_alternated_tidy_rows(lab):
+    df = bench.hits(50)
+    assert list(df.columns) == COLUMNS and len(df) == 100
+    assert df.groupby("variant").size().to_dict() == {"cache hit": 50, "raw GET": 50}
+    assert (df.latency_us > 0).all() and df.t.is_monotonic_increasing
+
+
+def test_misses_include_the_database_delay(lab):
+    df = bench.misses(3, delay=0.05, jitter=0)
+    assert len(df) == 3 and (df.latency_us >= 50_000).all()
+
+
+@pytest.mark.parametrize(
+    "frame, variants",
+    [
+        (lambda: bench.master_vs_replica(20), {"hit on master", "hit on replica"}),
+        (lambda: bench.connection_reuse(10), {"reused client", "new client per request"}),
+        (lambda: bench.round_trips(20), {"pipelined GET+PTTL", "sequential GET, PTTL"}),
+        (lambda: bench.miss_overhead(10), {"miss (0 ms db)", "cache hit"}),
+    ],
+)
+def test_comparisons_measure_both_sides(lab, frame, variants):
+    df = frame()
+    assert set(df.variant) == variants and list(df.columns) == COLUMNS
+
+
+def test_percentile_table(lab):
+    table = plots.percentile_table(bench.hits(30))
+    assert list(table.columns) == ["count", "p50_us", "p90_us", "p99_us", "max_us"]
+    assert (table.p50_us <= table.p99_us).all() and (table.p99_us <= table.max_us).all()
+
+
+def test_bench_json_prints_one_object(lab):
+    result = run_lab("bench", "--json", "--hit-samples", "50", "--miss-samples", "3", "--new-client-samples", "10")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for key in (
+        "hit_p50_us",
+        "hit_p99_us",
+        "raw_get_p50_us",
+        "miss_p50_ms",
+        "new_client_p50_us",
+        "samples",
+        "redis_version",
+        "redis_binary",
+        "stampede_db_reads_unprotected",
+        "stampede_db_reads_single_flight",
+    ):
+        assert key in data, key
+    assert data["samples"]["hit"] == 50 and data["stampede_db_reads_single_flight"] == 1
+
+
+@pytest.mark.parametrize("args", [["--hit-samples", "0"], ["--miss-samples", "-5"]])
+def test_bench_refuses_bad_counts(lab, args):
+    result = run_lab("bench", *args)
+    assert result.returncode == 1 and "at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_when_the_lab_is_down(lab_home):
+    result = run_lab("bench")
+    assert result.returncode == 1 and "lab.up()" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_single_key_counts_down_on_both_servers(lab):
+    df = ttl.single_key(1.0, 0.1)
+    assert set(df.server) == {"master", "replica"}
+    alive = df[df.ttl_s >= 0]
+    assert (alive.ttl_s - alive.ideal_s).abs().max() <= 1.0
+    assert (df.groupby("server").ttl_s.last() == -2).all()
+
+
+def test_population_all_expire(lab):
+    df = ttl.population(30, 1.0, "staggered", interval=0.1)
+    assert df.live_keys.iloc[0] == 30 and df.live_keys.iloc[-1] == 0
+    assert df.expired_keys.iloc[-1] == 30
+
+
+def test_lazy_vs_active(lab):
+    df = ttl.lazy_vs_active(20, 0.3, watch=1.0, interval=0.2)
+    last = df[df.phase == "never read"].groupby("expiry").keys_in_memory.last()
+    assert last["active expiry on"] == 0 and last["active expiry off"] == 20
+    assert df.keys_in_memory.iloc[-1] == 0  # reading them removed them (lazy expiry)
+    from lab import clients
+
+    assert clients.client("master").execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1) in (b"OK", "OK")
+
+
+def test_replica_keeps_expired_key_until_the_masters_del(lab):
+    df = ttl.replica_view(0.3)
+    assert df["replica GET"].iloc[0] == "short-lived" and pd.isna(df["replica GET"].iloc[1])
+    assert df["replica keys in memory"].tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ttl.single_key(-1),
+        lambda: ttl.population(0),
+        lambda: ttl.population(10, mode="x"),
+        lambda: ttl.lazy_vs_active(ttl=0),
+    ],
+)
+def test_ttl_bad_input_is_a_sentence(lab, call):
+    with pytest.raises(LabError):
+        call()
+
+
+def test_ttl_when_the_lab_is_down(lab_home):
+    with pytest.raises(LabError, match=r"lab\.up\(\)"):
+        ttl.single_key(1)
+
+
+def test_plots_are_figures_with_titles_and_units():
+    df = pd.DataFrame(
+        {
+            "variant": ["cache hit"] * 5 + ["miss"] * 5,
+            "latency_us": [50, 60, 70, 80, 90] + [2e6] * 5,
+            "sample": list(range(10)),
+            "t": list(range(10)),
+        }
+    )
+    for make in (plots.latency_histogram, plots.latency_ecdf, plots.latency_boxes):
+        fig = make(df)
+        ax = fig.axes[0]
+        assert ax.get_title() and "µs" in ax.get_xlabel() and ax.get_xscale() == "log"
+    countdown = pd.DataFrame(
+        {"t": [0, 0.5, 1], "server": ["master"] * 3, "ttl_s": [1, 1, 0], "pttl_s": [1, 0.5, 0], "ideal_s": [1, 0.5, 0]}
+    )
+    assert "(s)" in plots.ttl_countdown(countdown).axes[0].get_ylabel()
+    decay = pd.DataFrame(
+        {"t": [0, 1], "live_keys": [2, 0], "keys_with_ttl": [2, 0], "expired_keys": [0, 2], "ideal_live": [2, 0]}
+    )
+    assert plots.population_decay(decay).axes[0].get_title()
