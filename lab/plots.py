@@ -64,7 +64,9 @@ def latency_boxes(df, variants=None, title: str = "Latency per variant"):
     fig, ax = _figure(9, 0.7 * max(3, len(_variants(df, variants))) + 1.5)
     names = _variants(df, variants)
     data = [df[df.variant == n].latency_us.to_numpy() for n in names]
-    parts = ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=False, patch_artist=True, tick_labels=names)
+    parts = ax.boxplot(
+        data, orientation="horizontal", whis=(1, 99), showfliers=False, patch_artist=True, tick_labels=names
+    )
     for patch, colour in zip(parts["boxes"], COLOURS * 3):
         patch.set_facecolor(colour)
         patch.set_alpha(0.6)
@@ -120,3 +122,25 @@ def lazy_vs_active(df, title: str = "Expired but never read: who removes them?")
 
 def _human(us: float) -> str:
     return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def partition(df, title: str = "The replica's link cut, then restored"):
+    """Offsets of master and replica over time, and how many writes behind the replica reads."""
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(STYLE):
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, layout="constrained")
+    plt.close(fig)
+    cut = df[df["link cut"]].t.max() if df["link cut"].any() else None
+    top.plot(df.t, df["master offset"], color=COLOURS[0], lw=2.5, label="master_repl_offset")
+    top.plot(df.t, df["replica offset"], color=COLOURS[1], lw=2.5, label="replica's slave_repl_offset")
+    top.set(title=title, ylabel="replication offset (bytes)")
+    top.legend()
+    bottom.plot(df.t, df["stale by"], color=COLOURS[4], lw=2.5, drawstyle="steps-post")
+    bottom.set(xlabel="time (s)", ylabel="replica behind (writes)")
+    for ax in (top, bottom):
+        if cut is not None:
+            ax.axvspan(0, cut, color="#cf222e", alpha=0.08)
+        _apply_style(ax)
+    top.title.set_fontsize(STYLE["axes.titlesize"])
+    return fig

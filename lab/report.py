@@ -40,6 +40,8 @@ QUICK = {
     "population": 50,
     "max_ttl": 2,
     "lag_samples": 200,
+    "wait_samples": 200,
+    "link_down_s": 1.0,
     "stampede_clients": 50,
     "workshop_misses": 1,
     "new_client_samples": 100,
@@ -153,7 +155,11 @@ def _execute(path: Path, values: dict, secrets: tuple[str, ...]) -> tuple[object
         with tempfile.TemporaryDirectory(prefix="lab-kernel-") as sockets:  # local sockets, not TCP ports
             km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
             client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}})
-            client.execute(env={**os.environ, REPORT_VARIABLE: "1"})  # progress: one line, not a live widget
+            try:
+                client.execute(env={**os.environ, REPORT_VARIABLE: "1"})  # progress: one line, not a live widget
+            finally:
+                if km.has_kernel:  # we made the kernel manager, so nbclient leaves the kernel to us
+                    km.shutdown_kernel(now=False)
     except CellExecutionError as exc:
         result.error = _redact(_error_line(nb) or str(exc).strip().splitlines()[-1], secrets)
     except (CellTimeoutError, DeadKernelError) as exc:

@@ -129,12 +129,10 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
     ]
     if version >= (7, 0):
         lines.append("enable-debug-command local")  # the replication chapter's DEBUG SLEEP (6.2 allows it anyway)
+    # how to log in to a master: the replica always, the master too if it must copy back from a promoted replica
+    lines += [f"masteruser {credentials.REPLICATION_USER}", f"masterauth {creds.replication}"]
     if node.role == "replica":
-        lines += [
-            f"replicaof {s.host} {s.master_port}",
-            f"masteruser {credentials.REPLICATION_USER}",
-            f"masterauth {creds.replication}",
-        ]
+        lines.append(f"replicaof {s.host} {s.master_port}")
     return "\n".join(lines) + "\n"
 
 
@@ -312,6 +310,14 @@ def _ensure_topology(nodes_: dict[str, Node], s: settings.Settings) -> None:
     _wait_for_link(replica, s)
 
 
+def _copy_back_from_promoted(lab_nodes: dict[str, Node], s: settings.Settings) -> None:
+    """The replica was promoted while the master was down, so it holds the newest writes: the restarted
+    master first copies them from it; `_ensure_topology` then gives both their lab roles back."""
+    with client("master", s=s) as c:
+        c.execute_command("REPLICAOF", s.host, lab_nodes["replica"].port)
+    _wait_for_link(lab_nodes["master"], s)
+
+
 def _wait_for_link(replica: Node, s: settings.Settings) -> None:
     deadline = time.monotonic() + LINK_TIMEOUT
     with client(replica.role, s=s) as c:
@@ -384,13 +390,21 @@ def up(ports: str | None = None) -> StatusRows:
         lab_nodes = nodes(s)
         started: list[Node] = []
         try:
-            for node in lab_nodes.values():
-                found = probe(node, s)
-                if found == FOREIGN:
+            found = {role: probe(node, s) for role, node in lab_nodes.items()}
+            for role, node in lab_nodes.items():
+                if found[role] == FOREIGN:
                     raise LabError(_held_sentence(node, s))
-                if found is None:
+            promoted = (
+                found["master"] is None
+                and isinstance(found["replica"], dict)
+                and found["replica"].get("role") == "master"
+            )
+            for role, node in lab_nodes.items():
+                if found[role] is None:
                     _start(node, s, creds, server)
                     started.append(node)
+            if promoted:
+                _copy_back_from_promoted(lab_nodes, s)
             _ensure_topology(lab_nodes, s)
         except BaseException:
             for node in reversed(started):  # nothing half-started left running
@@ -414,23 +428,48 @@ def _stop_pid(node: Node, pid: int | None) -> None:
         time.sleep(0.01)
 
 
-def _stop(node: Node, s: settings.Settings) -> bool:
-    """Stop one server of the lab; True if one was running."""
+def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
+    """Stop one server of the lab; True if one was running. `save`: SHUTDOWN SAVE (a snapshot that keeps the
+    replication ID and offset, so that a restarted replica can resume with a partial resync)."""
+    import redis
+
     found = probe(node, s)
     pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else _pid_from_file(node)
     if pid is None:
         return False
+    if save:
+        try:
+            with client(node.role, s=s) as c:
+                c.execute_command("SHUTDOWN", "SAVE")
+        except redis.ConnectionError:
+            pass  # the server closed the connection as it exited
     _stop_pid(node, pid)  # SIGTERM: Redis finishes its AOF and exits cleanly
     node.pid_file.unlink(missing_ok=True)
     return True
 
 
-def stop(role: str) -> bool:
+def stop(role: str, save: bool = False) -> bool:
     """Stop one of the lab's servers (a lesson: what happens when Redis goes away); `up()` brings it back."""
     s = settings.load()
     port_of(role, s)  # an unknown role is one sentence
     with _locked(s.ensure_home()):
-        return _stop(nodes(s)[role], s)
+        return _stop(nodes(s)[role], s, save)
+
+
+def kill(role: str) -> int | None:
+    """kill -9 one of the lab's servers (a crash: no AOF flush, no goodbye); the pid it had, or None."""
+    s = settings.load()
+    port_of(role, s)
+    node = nodes(s)[role]
+    found = probe(node, s)
+    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else _pid_from_file(node)
+    if pid is None:
+        return None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return pid
 
 
 def down() -> list[str]:

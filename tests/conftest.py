@@ -59,7 +59,7 @@ def lab_home(tmp_path, monkeypatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     yield home
     servers.down()
-    assert lab_processes(home) == [], "a redis-server of this test is still running"
+    assert lab_processes(home, children=True) == [], "a redis-server of this test is still running"
 
 
 @pytest.fixture
@@ -70,20 +70,21 @@ def lab(lab_home, redis_server, monkeypatch) -> settings.Settings:
     return settings.load()
 
 
-def lab_processes(home: Path) -> list[int]:
-    """Live (non-zombie) redis-server processes started from this state directory."""
-    pids = []
+def lab_processes(home: Path, children: bool = False) -> list[int]:
+    """Live (non-zombie) redis-server processes started from this state directory. Without `children`, the
+    short-lived forks of a server (a snapshot or an AOF rewrite) are not counted."""
+    found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if str(home) in cmdline and state != "Z":
-            pids.append(int(proc.name))
-    return pids
+        if str(home) in cmdline and fields[0] != "Z":
+            found[int(proc.name)] = int(fields[1])
+    return sorted(pid for pid, parent in found.items() if children or parent not in found)
 
 
 def run_lab(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

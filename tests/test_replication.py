@@ -1,0 +1,82 @@
+"""Replication helpers on real servers: status, read-only, lag, WAIT, partial/full resync, kill/promote/heal."""
+
+import pytest
+
+from lab import clients, replication, servers
+from lab.errors import LabError
+
+from .conftest import lab_processes
+
+
+def test_status_table_has_both_servers_and_counters(lab):
+    table = replication.status_table()
+    assert list(table.index) == ["master", "replica"]
+    assert table.loc["master", "actual_role"] == "master" and table.loc["replica", "link"] == "up"
+    assert table.loc["replica", "byte_lag"] == 0
+    assert {"sync_full", "sync_partial_ok", "sync_partial_err"} <= set(table.columns)
+
+
+def test_replica_is_read_only_but_config_works(lab):
+    assert replication.write_to_replica().startswith("READONLY")
+    assert replication.replica_config_still_works()["replica-read-only"] == "yes"
+
+
+def test_time_to_visible_separates_the_round_trip(lab):
+    df = replication.time_to_visible(100)
+    assert len(df) == 100 and df.attrs["lost"] == 0 and df.attrs["poll_p50_us"] > 0
+    assert (df.rtt_us > 0).all() and (df.visible_us > 0).all()
+
+
+def test_stale_reads_then_catch_up(lab):
+    df = replication.stale_reads(link_down_s=0.6, interval=0.02)
+    assert df["stale by"].max() > 0 and (df[df["link cut"]]["link"] == "down").any()
+    assert df["stale by"].iloc[-1] == 0 and df["link"].iloc[-1] == "up"
+    assert servers.status()[1].link_status == "up"  # the replication user is on again
+
+
+def test_wait_is_acknowledged(lab):
+    df = replication.wait_cost(50)
+    assert set(df.variant) == {"SET", "SET + WAIT 1"} and df.attrs["acknowledged"] == 1.0
+
+
+def test_restart_gives_a_partial_resync(lab):
+    result = replication.restart_replica()
+    assert result["after"]["sync_partial_ok"] == result["before"]["sync_partial_ok"] + 1
+    assert result["after"]["sync_full"] == result["before"]["sync_full"]
+    assert not (lab.home / "replica" / "dump.rdb").exists()
+
+
+def test_writing_beyond_the_backlog_gives_a_full_resync(lab):
+    result = replication.resync_beyond_backlog()
+    assert result["after"]["sync_full"] == result["before"]["sync_full"] + 1
+    assert clients.client("master").config_get("repl-backlog-size")["repl-backlog-size"] == "1048576"
+
+
+def test_master_failure_promote_and_heal(lab):
+    rows = replication.master_failure()
+    assert rows[0]["replica GET"] == "redis cool" and rows[0]["replica link"] == "down"
+    assert rows[1]["replica role"] == "master"
+    assert rows[-1]["replica role"] == "slave" and rows[-1]["replica link"] == "up"
+    assert rows[-1]["replica GET"] == "kept"  # the write made while promoted survived the heal
+    status = servers.status()
+    assert [r.actual_role for r in status] == ["master", "slave"] and len(lab_processes(lab.home)) == 2
+
+
+def test_helpers_when_the_lab_is_down(lab_home):
+    for call in (replication.time_to_visible, replication.restart_replica, replication.master_failure):
+        with pytest.raises(LabError, match=r"lab\.up\(\)"):
+            call()
+    with pytest.raises(LabError, match=r"lab\.up\(\)"):
+        replication.sync_counters()
+
+
+def test_interrupted_partition_is_healed_by_up(lab):
+    """A kernel interrupt in the middle of the cut: the finally block re-enables the replication user."""
+    from lab.credentials import REPLICATION_USER
+
+    master = clients.client("master")
+    master.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")  # as if interrupted before the finally
+    master.client_kill_filter(_type="replica")
+    master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
+    servers.up()
+    assert servers.status()[1].link_status == "up"
