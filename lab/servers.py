@@ -297,6 +297,17 @@ def _replication(node: Node, s: settings.Settings) -> dict:
         return c.info("replication")
 
 
+def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> None:
+    """Undo what an interrupted experiment may have left (a disabled replication user, active expiry off)."""
+    for role in ROLES:
+        with client(role, s=s) as c:
+            pipe = c.pipeline(transaction=False)
+            for line in credentials.acl_lines(creds):
+                pipe.execute_command("ACL", "SETUSER", *line.split()[1:])
+            pipe.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+            pipe.execute(raise_on_error=False)
+
+
 def _ensure_topology(nodes_: dict[str, Node], s: settings.Settings) -> None:
     """Put roles back as the lab wants them: the master a master, the replica following it."""
     master, replica = nodes_["master"], nodes_["replica"]
@@ -403,6 +414,7 @@ def up(ports: str | None = None) -> StatusRows:
                 if found[role] is None:
                     _start(node, s, creds, server)
                     started.append(node)
+            _restore_lessons(s, creds)
             if promoted:
                 _copy_back_from_promoted(lab_nodes, s)
             _ensure_topology(lab_nodes, s)

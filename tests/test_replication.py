@@ -70,13 +70,18 @@ def test_helpers_when_the_lab_is_down(lab_home):
         replication.sync_counters()
 
 
-def test_interrupted_partition_is_healed_by_up(lab):
-    """A kernel interrupt in the middle of the cut: the finally block re-enables the replication user."""
+def test_interrupted_experiments_are_healed_by_up(lab):
+    """A kernel killed in the middle of the cut, or of the expiry lesson: its finally block never ran."""
     from lab.credentials import REPLICATION_USER
 
     master = clients.client("master")
-    master.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")  # as if interrupted before the finally
+    master.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")
     master.client_kill_filter(_type="replica")
-    master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
+    master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
     servers.up()
     assert servers.status()[1].link_status == "up"
+    master.set("expires-soon", 1, px=50)
+    import time
+
+    time.sleep(0.5)
+    assert master.info("keyspace").get("db0", {}).get("expires", 0) == 0  # the active cycle runs again

@@ -125,3 +125,44 @@ def test_a_failing_chapter_is_reported_and_exits_non_zero(tmp_path, lab_home, mo
     assert report.build(quick=True, out=str(out)) == 1
     index = (out / "index.html").read_text()
     assert "broken on purpose" in index and "❌" in index
+
+
+def test_report_embeds_the_plots(quick_report):
+    _, out, _ = quick_report
+    for chapter in ("02_replication", "03_cache_aside", "04_latency", "05_ttl_decay"):
+        text = (out / f"{chapter}.html").read_text()
+        assert text.count('src="data:image/png;base64,') >= 1, chapter
+
+
+def test_index_names_the_environment(quick_report):
+    _, out, _ = quick_report
+    index = (out / "index.html").read_text()
+    for label in ("Platform", "Python", "Redis", "Ports"):
+        assert f"<th>{label}</th>" in index
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", index)
+
+
+def test_out_in_an_unwritable_place_is_one_sentence(lab_home):
+    result = run_lab("report", "--quick", "--out", "/proc/lab-report")
+    assert result.returncode == 1 and "Cannot write the report" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_interrupted_run_leaves_no_half_report(tmp_path, lab_home):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "report"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "report", "--quick", "--out", str(out)],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    first = proc.stdout.readline()  # "[1/N] 00_... ..." once the lab is up and the first chapter runs
+    assert first.startswith("[1/")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in stderr, stderr
+    assert not out.exists(), "an interrupted run left a report behind"
+    assert not list(tmp_path.glob(".report.*")), "a partial folder was left behind"
