@@ -22,6 +22,8 @@ _LAZY = {
     "is_up": ("servers", "is_up"),
     "client": ("clients", "client"),
     "export_env": ("shell", "export_env"),
+    "require_local_lab": ("endpoint", "require_local_lab"),
+    "is_external": ("endpoint", "is_external"),
 }
 
 

@@ -31,7 +31,22 @@ def cmd_up(args) -> int:
     from . import servers
 
     _print_status(servers.up(args.ports), as_json=False)
+    if args.sentinel:
+        from . import sentinel
+
+        _print_sentinels(sentinel.up())
     return 0
+
+
+def _print_sentinels(rows) -> None:
+    for r in rows:
+        if r["state"] != "up":
+            print(f"{r['sentinel']:10} port {r['port']:<5}  down")
+            continue
+        print(
+            f"{r['sentinel']:10} port {r['port']:<5}  up  watching {r['master']}  "
+            f"knows {r['replicas']} replica(s), {r['sentinels']} other sentinel(s)"
+        )
 
 
 def cmd_down(args) -> int:
@@ -46,6 +61,14 @@ def cmd_status(args) -> int:
     from . import binaries, servers, settings
 
     rows = servers.status()
+    if args.json:
+        from . import sentinel
+
+        data = [r.as_dict() for r in rows]
+        if any(sentinel.nodes()[0].home.glob("sentinel-*.runtime.conf")):
+            data += sentinel.status()
+        print(json.dumps(data, indent=2))
+        return 0
     if not args.json:
         s = settings.load()
         try:
@@ -53,6 +76,10 @@ def cmd_status(args) -> int:
         except LabError as exc:
             print(f"binary   ❌ {exc}")
     _print_status(rows, args.json)
+    from . import sentinel
+
+    if any(settings.load().home.glob("sentinel-*.runtime.conf")):
+        _print_sentinels(sentinel.status())
     return 0
 
 
@@ -151,11 +178,11 @@ def cmd_bench(args) -> int:
 
 def cmd_app(args) -> int:
     from . import servers, settings
-    from .servers import _port_taken
+    from .servers import port_taken
 
     s = settings.load()
     port = settings.parse_port(args.port, "--port") if args.port else s.app_port
-    if _port_taken(port):
+    if port_taken(port):
         raise LabError(f"Port {port} for the app is taken; free it or choose another with --port or LAB_APP_PORT.")
     servers.up()
     cmd = [
@@ -173,6 +200,42 @@ def cmd_app(args) -> int:
         return subprocess.call(cmd, cwd=settings.APP_NOTEBOOK.parent)
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_cluster(args) -> int:
+    from . import cluster
+
+    if args.action == "down":
+        stopped = cluster.down()
+        print(
+            f"stopped: {len(stopped)} cluster node(s); the cluster is forgotten"
+            if stopped
+            else "no cluster node was running"
+        )
+        return 0
+    rows = cluster.up() if args.action == "up" else cluster.status()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        follows = f"replica of {r['master_port']}" if r["role"] == "replica" else f"slots {r['slots']}"
+        print(f"node {r['port']:<5}  {r['state']:4}  {r['role'] or '':8} {follows if r['role'] else ''}")
+    return 0
+
+
+def cmd_endpoint(args) -> int:
+    from . import endpoint
+
+    if args.action == "set":
+        if not args.url:
+            raise UsageError("endpoint set needs a URL, e.g. rediss://user:password@host:6380/0")
+        print(f"saved in {endpoint.save(args.url)}: the lab now uses {endpoint.redact(args.url)}")
+    elif args.action == "clear":
+        print("the lab uses its own servers again" if endpoint.clear() else "no endpoint was set")
+    else:
+        address = endpoint.url()
+        print(endpoint.redact(address) if address else "none: the lab runs its own servers")
+    return 0
 
 
 def cmd_test(args) -> int:
@@ -200,6 +263,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--ports", metavar="auto|default|M,R", help="pick a free pair (auto), or give two ports; remembered"
     )
+    up.add_argument("--sentinel", action="store_true", help="also start three sentinels (LAB_SENTINEL_PORTS)")
     up.set_defaults(run=cmd_up)
     sub.add_parser("down", help="stop the lab's servers").set_defaults(run=cmd_down)
     st = sub.add_parser("status", help="each server: role, pid, port, version, binary, link, offsets")
@@ -228,6 +292,14 @@ def parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="serve the cache form as a standalone app (Voilà) on 127.0.0.1")
     app.add_argument("--port", default=None, help="default LAB_APP_PORT (8866)")
     app.set_defaults(run=cmd_app)
+    cl = sub.add_parser("cluster", help="a six-node Redis Cluster: up, down (forgets it), status")
+    cl.add_argument("action", choices=["up", "down", "status"])
+    cl.add_argument("--json", action="store_true")
+    cl.set_defaults(run=cmd_cluster)
+    ep = sub.add_parser("endpoint", help="use a Redis you did not start (managed, remote): set URL, show, clear")
+    ep.add_argument("action", choices=["set", "show", "clear"])
+    ep.add_argument("url", nargs="?")
+    ep.set_defaults(run=cmd_endpoint)
     lab = sub.add_parser("lab", help="start Redis and open JupyterLab on notebooks/")
     lab.add_argument("--no-browser", action="store_true")
     lab.set_defaults(run=cmd_lab)

@@ -193,7 +193,13 @@ class CacheAside:
         This is what `pipeline(transaction=False)` does, without the pipeline object's bookkeeping
         (measured here: a pipeline costs 14-22 % more than a plain GET; this path costs about the same).
         """
-        pool = self.redis.connection_pool
+        pool = getattr(self.redis, "connection_pool", None)
+        if pool is None:  # a RedisCluster: it routes by key, so its pipeline (one node, one round trip)
+            pipe = self.redis.pipeline()
+            pipe.get(rkey)
+            pipe.pttl(rkey)
+            value, pttl = pipe.execute()
+            return value, pttl
         conn = pool.get_connection()
         try:
             conn.send_packed_command(conn.pack_commands([("GET", rkey), ("PTTL", rkey)]))

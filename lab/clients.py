@@ -30,18 +30,34 @@ def client(
     **options,
 ) -> redis.Redis:
     """A client for the lab's master or replica, as `admin` or as the restricted `app` user."""
+    from . import endpoint
+
+    s = s or settings.load()
+    if endpoint.is_external(s):
+        port_of(role, s)  # an unknown role is still one sentence
+        return endpoint.connect(role, **options)
+    return client_at(port_of(role, s), user, s, **options)
+
+
+def client_at(port: int, user: str = "admin", s: settings.Settings | None = None, **options) -> redis.Redis:
+    """A client for any of the lab's servers (master, replica, a sentinel, a cluster node) by its port."""
     import redis
 
     s = s or settings.load()
     if user not in USERS:
         raise LabError(f"Unknown user {user!r}; use 'admin' or 'app'.")
-    creds = credentials.load(s.home)
-    auth = {"password": creds.admin} if user == "admin" else {"username": credentials.APP_USER, "password": creds.app}
+    options.update(auth(user, s))
     options.setdefault("socket_connect_timeout", 1.0)
     options.setdefault("socket_timeout", 10.0)
     options.setdefault("decode_responses", True)
     options.setdefault("retry", _no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
-    return redis.Redis(host=s.host, port=port_of(role, s), **_lean_handshake(), **auth, **options)
+    return redis.Redis(host=s.host, port=port, **_lean_handshake(), **options)
+
+
+def auth(user: str, s: settings.Settings | None = None) -> dict[str, str]:
+    """redis-py's `username`/`password` options for the lab's `admin` or `app` user."""
+    creds = credentials.load((s or settings.load()).home)
+    return {"password": creds.admin} if user == "admin" else {"username": credentials.APP_USER, "password": creds.app}
 
 
 def anonymous(role: str = "master", s: settings.Settings | None = None) -> redis.Redis:

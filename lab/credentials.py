@@ -5,7 +5,8 @@ Three Redis users exist on both servers:
 - `default` — the admin the notebooks use. It is Redis's built-in user, given a password, so that
   `REDISCLI_AUTH` makes the workshop's `redis-cli -p 6380 ...` commands work exactly as written;
 - `app` — the cache's restricted user: keys `cache:*` only, the few string/TTL commands the cache needs;
-- `replication` — what the replica logs in as on the master: PSYNC/REPLCONF/PING and nothing else.
+- `replication` — what the replica logs in as on the master: PSYNC/REPLCONF/PING and nothing else;
+- `sentinel` — what the sentinels log in as: the commands a failover needs (INFO, ROLE, REPLICAOF, ...).
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ FILE = "credentials.json"
 ADMIN_USER = "default"
 APP_USER = "app"
 REPLICATION_USER = "replication"
+SENTINEL_USER = "sentinel"
+# From the Redis Sentinel documentation's minimal ACL for a sentinel user.
+SENTINEL_RULES = (
+    "allchannels +multi +slaveof +replicaof +ping +exec +subscribe +config|rewrite +role +publish +info "
+    "+client|setname +client|kill +script|kill"
+)
 
 # What the cache-aside lookup needs, and nothing more (no KEYS/SCAN, no FLUSH*, no CONFIG, no admin).
 APP_COMMANDS = (
     "+get", "+set", "+del", "+unlink", "+exists", "+ttl", "+pttl", "+expire", "+pexpire",
     "+ping", "+auth", "+hello", "+echo", "+eval",
+    # what a cluster-aware client needs to find its way (the cluster chapter): topology, command table
+    "+cluster|slots", "+cluster|shards", "+command", "+readonly",
 )  # fmt: skip
 APP_KEYS = "~cache:*"
 
@@ -38,12 +47,13 @@ class Credentials:
     admin: str
     app: str
     replication: str
+    sentinel: str
 
     def __repr__(self) -> str:
-        return "Credentials(admin=***, app=***, replication=***)"
+        return "Credentials(admin=***, app=***, replication=***, sentinel=***)"
 
-    def values(self) -> tuple[str, str, str]:
-        return (self.admin, self.app, self.replication)
+    def values(self) -> tuple[str, ...]:
+        return (self.admin, self.app, self.replication, self.sentinel)
 
 
 def _new_password() -> str:
@@ -51,20 +61,27 @@ def _new_password() -> str:
 
 
 def load_or_create(home: Path) -> Credentials:
-    """Read the state directory's credentials, creating them (mode 0600) on first use."""
+    """Read the state directory's credentials, creating them (mode 0600) on first use; a password a newer
+    version of the lab needs is added to an older file."""
     path = home / FILE
     try:
         data = json.loads(path.read_text())
-        return Credentials(data["admin"], data["app"], data["replication"])
     except FileNotFoundError:
-        pass
-    except (ValueError, KeyError, TypeError):
+        data = {}
+    except ValueError:
         raise LabError(f"{path} is damaged; delete it and run `python -m lab down` then `python -m lab up`.") from None
-    creds = Credentials(_new_password(), _new_password(), _new_password())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"admin": creds.admin, "app": creds.app, "replication": creds.replication}, f)
-    return creds
+    if not isinstance(data, dict):
+        raise LabError(f"{path} is damaged; delete it and run `python -m lab down` then `python -m lab up`.")
+    fields = ("admin", "app", "replication", "sentinel")
+    missing = [f for f in fields if not isinstance(data.get(f), str)]
+    if missing:
+        data.update({f: _new_password() for f in missing})
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    return Credentials(*(data[f] for f in fields))
 
 
 def load(home: Path) -> Credentials:
@@ -81,4 +98,5 @@ def acl_lines(creds: Credentials) -> list[str]:
         f"user {ADMIN_USER} reset on >{creds.admin} ~* &* +@all",
         f"user {APP_USER} reset on >{creds.app} resetkeys {APP_KEYS} resetchannels -@all {' '.join(APP_COMMANDS)}",
         f"user {REPLICATION_USER} reset on >{creds.replication} resetkeys resetchannels -@all +psync +replconf +ping",
+        f"user {SENTINEL_USER} reset on >{creds.sentinel} resetkeys {SENTINEL_RULES}",
     ]

@@ -28,6 +28,6 @@ def install_notebook_handler() -> None:
         return
 
     def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
-        print(f"❌ {value}")
+        print(f"{'⏭️' if etype.__name__ == 'ChapterSkipped' else '❌'} {value}")
 
     shell.set_custom_exc((LabError,), _show)

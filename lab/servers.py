@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import binaries, credentials, settings
+from . import binaries, credentials, endpoint, settings
 from .clients import ROLES, client, port_of
 from .errors import LabError
 
@@ -40,10 +40,11 @@ class Node:
     role: str
     port: int
     home: Path
+    conf: str | None = None  # the conf/ file it starts from, when not named like its role
 
     @property
     def template(self) -> Path:
-        return settings.CONF_DIR / f"{self.role}.conf"
+        return settings.CONF_DIR / f"{self.conf or self.role}.conf"
 
     @property
     def data_dir(self) -> Path:
@@ -109,7 +110,7 @@ def nodes(s: settings.Settings) -> dict[str, Node]:
     return {role: Node(role, port_of(role, s), s.home) for role in ROLES}
 
 
-def _quote(path: Path) -> str:
+def quote_path(path: Path) -> str:
     return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -117,11 +118,11 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
     """The runtime configuration of `node`: its conf file, then what only this machine knows."""
     lines = [
         "# Written by lab/servers.py at each start; holds passwords (mode 0600). Do not edit: edit conf/.",
-        f"include {_quote(node.template)}",
+        f"include {quote_path(node.template)}",
         f"port {node.port}",
-        f"dir {_quote(node.data_dir)}",
-        f"pidfile {_quote(node.pid_file)}",
-        f"logfile {_quote(node.log_file)}",
+        f"dir {quote_path(node.data_dir)}",
+        f"pidfile {quote_path(node.pid_file)}",
+        f"logfile {quote_path(node.log_file)}",
         "daemonize yes",
         # the process title names this file, so `ps` (and the lab) can tell this lab's servers from others
         'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
@@ -169,19 +170,19 @@ def probe(node: Node, s: settings.Settings) -> dict | str | None:
             pipe.info("replication")
             server, replication = pipe.execute()
     except LabError:
-        return None if not _port_taken(node.port) else FOREIGN
+        return None if not port_taken(node.port) else FOREIGN
     except redis.BusyLoadingError:
         return {"loading": True}
     except (redis.AuthenticationError, redis.ResponseError):
         return FOREIGN
     except (redis.ConnectionError, redis.TimeoutError):
-        return FOREIGN if _port_taken(node.port) else None
+        return FOREIGN if port_taken(node.port) else None
     if Path(str(server.get("config_file", ""))).resolve() != node.runtime_conf.resolve():
         return FOREIGN  # the same password would be a coincidence, but another state directory is not ours
     return {**server, **replication}
 
 
-def _port_taken(port: int) -> bool:
+def port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -191,18 +192,35 @@ def _port_taken(port: int) -> bool:
     return False
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[int]:
+    """`count` ports free on loopback now, below the range the system gives to outgoing connections (so a
+    client's connection cannot take one later). `plus`: port + plus must be free too (a cluster's bus)."""
+    import random
+
+    high = _ephemeral_low() - 1 - plus
+    rng = random.Random()
+    found: list[int] = []
+    for _ in range(10_000):
+        port = rng.randrange(10_000, max(10_001, high))
+        if port in found or port in avoid or port_taken(port) or (plus and port_taken(port + plus)):
+            continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
+
+
 def free_port_pair() -> tuple[int, int]:
     """Two TCP ports that are free on loopback right now."""
-    socks = []
-    try:
-        for _ in range(2):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((settings.HOST, 0))
-            socks.append(sock)
-        return socks[0].getsockname()[1], socks[1].getsockname()[1]
-    finally:
-        for sock in socks:
-            sock.close()
+    master, replica = free_ports(2)
+    return master, replica
 
 
 def _alive(pid: int) -> bool:
@@ -228,7 +246,7 @@ def _command_line(pid: int) -> str:
             return ""
 
 
-def _pid_from_file(node: Node) -> int | None:
+def pid_of(node: Node) -> int | None:
     """The pid in the node's pid file if that process is still this node's redis-server; a stale file is removed."""
     try:
         pid = int(node.pid_file.read_text().strip())
@@ -258,24 +276,30 @@ def _held_sentence(node: Node, s: settings.Settings) -> str:
 
 
 def _start(node: Node, s: settings.Settings, creds: credentials.Credentials, server: binaries.Binary) -> None:
+    text = runtime_config(node, s, creds, server.version)
+    launch(node, text, server, lambda **kw: client(node.role, s=s, **kw))
+
+
+def launch(node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
+    """Write `node`'s runtime configuration, start redis-server on it (detached) and wait for PING."""
     node.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_private(node.runtime_conf, runtime_config(node, s, creds, server.version))
+    _write_private(node.runtime_conf, text)
     node.pid_file.unlink(missing_ok=True)
     try:
-        done = subprocess.run([server.path, str(node.runtime_conf)], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([server.path, str(node.runtime_conf), *args], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         raise LabError(f"{server.path} could not be run ({exc}); check LAB_REDIS_SERVER or reinstall Redis.") from None
     if done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())[-300:]
-        raise LabError(f"redis-server refused to start the {node.role}: {said}; check conf/{node.role}.conf.")
-    _wait_for_ping(node, s)
+        raise LabError(f"redis-server refused to start the {node.role}: {said}; check {node.template.name}.")
+    _wait_for_ping(node, connect)
 
 
-def _wait_for_ping(node: Node, s: settings.Settings) -> None:
+def _wait_for_ping(node: Node, connect) -> None:
     import redis
 
-    c = client(node.role, s=s, socket_connect_timeout=0.2, socket_timeout=1.0, single_connection_client=False)
-    deadline = time.monotonic() + START_TIMEOUT
+    c = connect(socket_connect_timeout=0.2, socket_timeout=1.0)
+    start = time.monotonic()
     with c:
         while True:
             try:
@@ -283,10 +307,11 @@ def _wait_for_ping(node: Node, s: settings.Settings) -> None:
                     return
             except (redis.ConnectionError, redis.TimeoutError):
                 pass
-            if time.monotonic() > deadline:
-                break
+            elapsed = time.monotonic() - start
+            if elapsed > START_TIMEOUT or (elapsed > 1.0 and pid_of(node) is None):
+                break  # too long, or it exited (a fatal error at start: the log says which)
             time.sleep(POLL)
-    _stop_pid(node, _pid_from_file(node))  # started but deaf: do not leave it behind
+    _stop_pid(node, pid_of(node))  # started but deaf: do not leave it behind
     raise LabError(
         f"The {node.role} did not answer within {START_TIMEOUT:.0f} s: {_log_tail(node)} (log: {node.log_file})."
     )
@@ -297,15 +322,21 @@ def _replication(node: Node, s: settings.Settings) -> dict:
         return c.info("replication")
 
 
+def restore_users(c, creds: credentials.Credentials) -> None:
+    """Apply the lab's ACL users to a running server again (a server started by an older lab, or an
+    interrupted experiment that disabled one), and switch active expiry back on."""
+    pipe = c.pipeline(transaction=False)
+    for line in credentials.acl_lines(creds):
+        pipe.execute_command("ACL", "SETUSER", *line.split()[1:])
+    pipe.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+    pipe.execute(raise_on_error=False)
+
+
 def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> None:
     """Undo what an interrupted experiment may have left (a disabled replication user, active expiry off)."""
     for role in ROLES:
         with client(role, s=s) as c:
-            pipe = c.pipeline(transaction=False)
-            for line in credentials.acl_lines(creds):
-                pipe.execute_command("ACL", "SETUSER", *line.split()[1:])
-            pipe.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
-            pipe.execute(raise_on_error=False)
+            restore_users(c, creds)
 
 
 def _ensure_topology(nodes_: dict[str, Node], s: settings.Settings) -> None:
@@ -372,7 +403,7 @@ def choose_ports(spec: str, s: settings.Settings) -> None:
     if spec == "auto":
         current = (s.master_port, s.replica_port)
         remembered = (s.home / settings.PORTS_FILE).exists()
-        if remembered and not any(_port_taken(p) for p in current):
+        if remembered and not any(port_taken(p) for p in current):
             return  # keep the pair chosen earlier: free again, or...
         if remembered and all(isinstance(probe(n, s), dict) for n in nodes(s).values()):
             return  # ...already ours and running
@@ -391,6 +422,13 @@ def up(ports: str | None = None) -> StatusRows:
     """Start the master, then the replica, and wait until the replica is linked. Reuses what already runs."""
     s = settings.load()
     s.ensure_home()
+    if endpoint.is_external(s):
+        rows = status()
+        if rows[0].state != "up":
+            raise LabError(
+                f"The external Redis {endpoint.redact(endpoint.url())} does not answer; check {endpoint.VARIABLE}."
+            )
+        return rows  # the lab starts nothing: somebody else runs this Redis
     if ports:
         choose_ports(ports, s)
         s = settings.load()
@@ -446,7 +484,7 @@ def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
     import redis
 
     found = probe(node, s)
-    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else _pid_from_file(node)
+    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else pid_of(node)
     if pid is None:
         return False
     if save:
@@ -456,6 +494,28 @@ def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
         except redis.ConnectionError:
             pass  # the server closed the connection as it exited
     _stop_pid(node, pid)  # SIGTERM: Redis finishes its AOF and exits cleanly
+    node.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def start_node(role: str) -> Node:
+    """Start one of the pair's servers as it is configured, without touching the other (the failover
+    lessons rejoin a killed node themselves); a no-op if it already runs."""
+    s = settings.load()
+    port_of(role, s)
+    node = nodes(s)[role]
+    with _locked(s.ensure_home()):
+        if probe(node, s) is None:
+            _start(node, s, credentials.load_or_create(s.home), binaries.server(s.redis_server))
+    return node
+
+
+def stop_by_pid(node: Node) -> bool:
+    """Stop a node of the lab (a sentinel, a cluster node) from its pid file; True if one was running."""
+    pid = pid_of(node)
+    if pid is None:
+        return False
+    _stop_pid(node, pid)
     node.pid_file.unlink(missing_ok=True)
     return True
 
@@ -474,7 +534,7 @@ def kill(role: str) -> int | None:
     port_of(role, s)
     node = nodes(s)[role]
     found = probe(node, s)
-    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else _pid_from_file(node)
+    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else pid_of(node)
     if pid is None:
         return None
     os.kill(pid, signal.SIGKILL)
@@ -487,23 +547,44 @@ def kill(role: str) -> int | None:
 def down() -> list[str]:
     """Stop the lab's servers (replica first); the roles that were running."""
     s = settings.load()
-    if not s.home.exists():
-        return []
+    if not s.home.exists() or endpoint.is_external(s):
+        return []  # nothing of ours runs (an external Redis is somebody else's)
     with _locked(s.home):
-        stopped = [n.role for n in reversed(list(nodes(s).values())) if _stop(n, s)]
+        others = [Node(p.name.removesuffix(".runtime.conf"), 0, s.home) for p in sorted(s.home.glob("*.runtime.conf"))]
+        # sentinels and cluster nodes first: a sentinel must not see the master go and start a failover
+        stopped = [n.role for n in others if n.role not in ROLES and stop_by_pid(n)]
+        stopped += [n.role for n in reversed(list(nodes(s).values())) if _stop(n, s)]
     return stopped
+
+
+def _external_status(s: settings.Settings) -> StatusRows:
+    import redis
+
+    rows = StatusRows()
+    for role in ROLES:
+        row = ServerStatus(role, 0, "down", binary=endpoint.redact(endpoint.url(role)))
+        try:
+            with endpoint.connect(role, socket_connect_timeout=2.0) as c:
+                info = c.info()
+            row.state, row.version, row.actual_role = "up", info.get("redis_version"), info.get("role")
+            row.port = info.get("tcp_port", 0)
+            row.link_status = info.get("master_link_status") or "external"
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+            pass
+        rows.append(row)
+    return rows
 
 
 def status() -> StatusRows:
     """The state of both servers; a server that is down is reported as down."""
     s = settings.load()
+    if endpoint.is_external(s):
+        return _external_status(s)
     rows = StatusRows()
     for node in nodes(s).values():
-        found = (
-            probe(node, s) if (s.home / credentials.FILE).exists() else (FOREIGN if _port_taken(node.port) else None)
-        )
+        found = probe(node, s) if (s.home / credentials.FILE).exists() else (FOREIGN if port_taken(node.port) else None)
         if not isinstance(found, dict):
-            rows.append(ServerStatus(node.role, node.port, found or "down", pid=_pid_from_file(node)))
+            rows.append(ServerStatus(node.role, node.port, found or "down", pid=pid_of(node)))
             continue
         rows.append(
             ServerStatus(

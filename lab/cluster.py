@@ -1,0 +1,227 @@
+"""A six-node Redis Cluster (three masters, three replicas): `python -m lab cluster up|down|status`.
+
+The nodes start from `conf/cluster.conf` plus a runtime file each (as the lab's pair does), then
+`redis-cli --cluster create` assigns the 16384 slots and pairs each master with a replica. Ports:
+`LAB_CLUSTER_PORTS` (six, comma-separated), or six free ones chosen once and remembered. The cluster is
+for experiments: `cluster down` stops the nodes and forgets the cluster (its keys too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+from . import binaries, clients, credentials, servers, settings
+from .errors import LabError
+
+SIZE = 6
+PORTS_FILE = "cluster-ports.json"
+FORM_TIMEOUT = 30.0
+
+
+def ports(s: settings.Settings | None = None) -> list[int]:
+    """The nodes' ports: LAB_CLUSTER_PORTS, else remembered, else six free ones (then remembered)."""
+    s = s or settings.load()
+    raw = os.environ.get("LAB_CLUSTER_PORTS")
+    if raw:
+        found = [settings.parse_port(p, "LAB_CLUSTER_PORTS") for p in raw.split(",") if p.strip()]
+        if len(found) != SIZE or len(set(found)) != SIZE:
+            raise LabError(
+                f"LAB_CLUSTER_PORTS={raw!r}: give {SIZE} different ports, e.g. 7001,7002,7003,7004,7005,7006."
+            )
+        return found
+    path = s.path(PORTS_FILE)
+    try:
+        return [int(p) for p in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        pass
+    found = servers.free_ports(SIZE, plus=10000, avoid=(s.master_port, s.replica_port))  # + the cluster bus port
+    s.ensure_home()
+    path.write_text(json.dumps(found) + "\n")
+    return found
+
+
+def nodes(s: settings.Settings | None = None) -> list[servers.Node]:
+    s = s or settings.load()
+    return [servers.Node(f"cluster-{port}", port, s.home, conf="cluster") for port in ports(s)]
+
+
+def connect(port: int, user: str = "admin", s: settings.Settings | None = None, **options):
+    """A plain (not cluster-aware) client for one node."""
+    return clients.client_at(port, user, s, **options)
+
+
+def cluster_client(user: str = "admin", **options):
+    """redis-py's RedisCluster: it learns which node holds which slots and follows MOVED redirections."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    s = settings.load()
+    options.setdefault("socket_timeout", 1.0)
+    options.setdefault("socket_connect_timeout", 0.5)
+    return RedisCluster(
+        startup_nodes=[ClusterNode(s.host, p) for p in ports(s)],
+        decode_responses=True,
+        **clients.auth(user, s),
+        **options,
+    )
+
+
+def _answers(node: servers.Node, s: settings.Settings) -> bool:
+    import redis
+
+    try:
+        with connect(node.port, s=s, socket_connect_timeout=0.2) as c:
+            return bool(c.ping())
+    except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, LabError):
+        return False
+
+
+def info(port: int, s: settings.Settings | None = None) -> dict:
+    """CLUSTER INFO of one node as a dict."""
+    with connect(port, s=s, socket_connect_timeout=0.3) as c:
+        raw = c.execute_command("CLUSTER", "INFO")
+    text = raw if isinstance(raw, str) else raw.decode()
+    return dict(line.split(":", 1) for line in text.strip().splitlines() if ":" in line)
+
+
+def up() -> list[dict]:
+    """Start the six nodes (reusing running ones) and create the cluster if it does not exist yet."""
+    s = settings.load()
+    s.ensure_home()
+    server = binaries.server(s.redis_server)
+    cli = binaries.cli(s.redis_cli)
+    creds = credentials.load_or_create(s.home)
+    started = []
+    try:
+        for node in nodes(s):
+            if _answers(node, s):
+                with connect(node.port, s=s) as c:
+                    servers.restore_users(c, creds)
+                continue
+            if servers.port_taken(node.port):
+                raise LabError(
+                    f"Port {node.port}, a cluster node's, is held by another program; free it or set LAB_CLUSTER_PORTS."
+                )
+            text = servers.runtime_config(node, s, creds, server.version)
+            servers.launch(node, text, server, lambda n=node, **kw: connect(n.port, s=s, **kw))
+            started.append(node)
+        if int(info(ports(s)[0], s).get("cluster_known_nodes", 1)) < SIZE:
+            _create(s, cli, creds)
+        _wait_until_formed(s)
+    except BaseException:
+        for node in started:
+            servers.stop_by_pid(node)
+        raise
+    return status()
+
+
+def _create(s: settings.Settings, cli: binaries.Binary, creds: credentials.Credentials) -> None:
+    addresses = [f"{s.host}:{p}" for p in ports(s)]
+    done = subprocess.run(
+        [cli.path, "--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"],
+        env={**os.environ, "REDISCLI_AUTH": creds.admin}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if done.returncode != 0:
+        said = " ".join(line for line in done.stdout.splitlines() if "ERR" in line or "[ERR]" in line)[-300:]
+        raise LabError(f"redis-cli could not create the cluster: {said or done.stderr.strip()[-300:]}; "
+                       "run `python -m lab cluster down` and try again.")  # fmt: skip
+
+
+def _wait_until_formed(s: settings.Settings) -> None:
+    deadline = time.monotonic() + FORM_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            views = [info(p, s) for p in ports(s)]
+        except Exception:
+            views = []
+        if views and all(
+            v.get("cluster_state") == "ok" and int(v.get("cluster_known_nodes", 0)) == SIZE for v in views
+        ):
+            if sum(r["role"] == "replica" and r["link"] == "connected" for r in status(s)) == SIZE // 2:
+                return
+        time.sleep(0.1)
+    raise LabError(f"The cluster did not form within {FORM_TIMEOUT:.0f} s (a node never joined); "
+                   f"see {s.home}/cluster-*.log, then `python -m lab cluster down` and up again.")  # fmt: skip
+
+
+def status(s: settings.Settings | None = None) -> list[dict]:
+    """One row per node: port, up/down, role, the slots it serves, the master it follows."""
+    import redis
+
+    s = s or settings.load()
+    table: dict[int, dict] = {p: {"port": p, "state": "down", "role": None, "slots": "", "master_port": None, "link": None}
+                              for p in ports(s)}  # fmt: skip
+    for port in ports(s):
+        try:
+            with connect(port, s=s, socket_connect_timeout=0.3) as c:
+                raw = c.execute_command("CLUSTER", "NODES")
+        except (redis.ConnectionError, redis.TimeoutError, LabError):
+            continue
+        text = raw if isinstance(raw, str) else raw.decode()
+        ids = {}
+        for line in text.strip().splitlines():
+            parts = line.split()
+            node_port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
+            ids[parts[0]] = node_port
+        for line in text.strip().splitlines():
+            parts = line.split()
+            node_port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
+            if node_port not in table:
+                continue
+            row = table[node_port]
+            flags = parts[2]
+            row["role"] = "master" if "master" in flags else "replica"
+            row["master_port"] = ids.get(parts[3]) if parts[3] != "-" else None
+            row["link"] = parts[7]
+            row["slots"] = " ".join(parts[8:])
+            row["failed"] = "fail" in flags
+        table[port]["state"] = "up"
+        break
+    for port, row in table.items():
+        if row["state"] == "down" and _answers(servers.Node(f"cluster-{port}", port, s.home), s):
+            row["state"] = "up"
+    return list(table.values())
+
+
+def down() -> list[str]:
+    """Stop the nodes and forget the cluster (its files and keys): the next `cluster up` creates it anew."""
+    s = settings.load()
+    stopped = [node.role for node in nodes(s) if servers.stop_by_pid(node)]
+    for node in nodes(s):
+        shutil.rmtree(node.data_dir, ignore_errors=True)
+    return stopped
+
+
+def kill_master_and_time(slot_key: str = "cache:test-key", timeout: float = 30.0) -> dict:
+    """kill -9 the master holding `slot_key`'s slot; time until its replica serves the slot and a write
+    through RedisCluster succeeds. The killed node is restarted afterwards (it rejoins as a replica)."""
+    import redis
+
+    s = settings.load()
+    rc = cluster_client()
+    rc.set(slot_key, "before the kill")
+    slot = rc.keyslot(slot_key)
+    owner = rc.get_node_from_key(slot_key)
+    node = next(n for n in nodes(s) if n.port == owner.port)
+    os.kill(servers.pid_of(node), 9)
+    killed = time.perf_counter()
+    refused = 0
+    while time.perf_counter() - killed < timeout:
+        try:
+            rc.set(slot_key, "after the failover")
+            break
+        except redis.exceptions.RedisError:  # connection refused, CLUSTERDOWN, TRYAGAIN... until the replica takes over
+            refused += 1
+            time.sleep(0.05)
+    else:
+        raise LabError(f"No replica took over slot {slot} within {timeout:.0f} s; see {s.home}/cluster-*.log.")
+    took = time.perf_counter() - killed
+    new_owner = rc.get_node_from_key(slot_key)
+    value = rc.get(slot_key)
+    rc.close()
+    up()  # the killed node comes back and rejoins as a replica
+    return {"slot": slot, "killed_port": owner.port, "new_master_port": new_owner.port, "failover_s": round(took, 3),
+            "writes_refused": refused, "value": value}  # fmt: skip

@@ -1,0 +1,101 @@
+"""An external Redis: a managed one, or a server on another machine, that the lab did not start.
+
+One place gives it: `LAB_REDIS_URL` (e.g. `rediss://user:password@host:6380/0`: `rediss` is TLS), or the
+file `endpoint.url` in the state directory (`python -m lab endpoint set URL`: mode 0600, git-ignored with
+the rest of the state). `LAB_REDIS_REPLICA_URL` may name a replica to read from. While an endpoint is set,
+`lab.up()` starts nothing (it checks the endpoint answers), clients connect to it as its URL's user, and the
+chapters that must start or kill servers say so and are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from . import settings
+from .errors import LabError
+
+FILE = "endpoint.url"
+VARIABLE = "LAB_REDIS_URL"
+REPLICA_VARIABLE = "LAB_REDIS_REPLICA_URL"
+
+
+class ChapterSkipped(LabError):
+    """A chapter that needs the lab's own servers, while an external endpoint is set."""
+
+
+def _file(s: settings.Settings | None = None) -> Path:
+    return (s or settings.load()).path(FILE)
+
+
+def url(role: str = "master", s: settings.Settings | None = None) -> str | None:
+    """The external endpoint's URL for `role`, or None when the lab runs its own servers."""
+    main = os.environ.get(VARIABLE) or _read(_file(s))
+    if not main:
+        return None
+    if role == "replica":
+        return os.environ.get(REPLICA_VARIABLE) or main
+    return main
+
+
+def _read(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def is_external(s: settings.Settings | None = None) -> bool:
+    return url(s=s) is not None
+
+
+def redact(address: str) -> str:
+    """The URL without its password: `redis://user:***@host:port/0`."""
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", address)
+
+
+def save(address: str) -> Path:
+    """Remember an endpoint in the state directory (mode 0600)."""
+    if not re.match(r"^(redis|rediss|unix)://", address):
+        raise LabError(
+            f"{redact(address)!r} is not a Redis URL; use redis://[user:password@]host:port/0 (rediss:// for TLS)."
+        )
+    s = settings.load()
+    s.ensure_home()
+    path = _file(s)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(address + "\n")
+    return path
+
+
+def clear() -> bool:
+    path = _file()
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed
+
+
+def connect(role: str = "master", **options):
+    """A redis-py client for the external endpoint."""
+    import redis
+
+    from .clients import _lean_handshake, _no_retry
+
+    address = url(role)
+    options.setdefault("socket_connect_timeout", 3.0)
+    options.setdefault("socket_timeout", 10.0)
+    options.setdefault("decode_responses", True)
+    options.setdefault("retry", _no_retry())
+    return redis.Redis.from_url(address, **_lean_handshake(), **options)
+
+
+def require_local_lab(reason: str) -> None:
+    """Stop a chapter that must start or kill servers while an external endpoint is set (one sentence)."""
+    if is_external():
+        raise ChapterSkipped(
+            f"This chapter needs the lab's own servers ({reason}), so it is skipped while the lab uses the external "
+            f"Redis {redact(url())}; unset {VARIABLE} (or `python -m lab endpoint clear`) to run it."
+        )

@@ -1,0 +1,169 @@
+"""Three sentinels beside the lab's pair (`python -m lab up --sentinel`), and the failover they run.
+
+Each sentinel starts from `conf/sentinel.conf` plus a runtime file in the state directory (its port,
+folder, the master to watch, passwords). Ports: `LAB_SENTINEL_PORTS` ("26380,26381,26382"), or a free
+trio chosen once and remembered in the state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from . import binaries, clients, credentials, servers, settings
+from .errors import LabError
+
+MASTER_NAME = "labmaster"
+COUNT = 3
+QUORUM = 2
+PORTS_FILE = "sentinel-ports.json"
+DISCOVERY_TIMEOUT = 15.0
+
+
+def ports(s: settings.Settings | None = None) -> list[int]:
+    """The sentinels' ports: from LAB_SENTINEL_PORTS, else remembered, else a free trio (then remembered)."""
+    s = s or settings.load()
+    raw = os.environ.get("LAB_SENTINEL_PORTS")
+    if raw:
+        found = [settings.parse_port(p, "LAB_SENTINEL_PORTS") for p in raw.split(",") if p.strip()]
+        if len(found) != COUNT or len(set(found)) != COUNT:
+            raise LabError(f"LAB_SENTINEL_PORTS={raw!r}: give {COUNT} different ports, e.g. 26380,26381,26382.")
+        return found
+    path = s.path(PORTS_FILE)
+    try:
+        return [int(p) for p in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        pass
+    found = servers.free_ports(COUNT, avoid=(s.master_port, s.replica_port))
+    s.ensure_home()
+    path.write_text(json.dumps(found) + "\n")
+    return found
+
+
+def nodes(s: settings.Settings | None = None) -> list[servers.Node]:
+    s = s or settings.load()
+    return [servers.Node(f"sentinel-{i}", port, s.home, conf="sentinel") for i, port in enumerate(ports(s), 1)]
+
+
+def connect(port: int, s: settings.Settings | None = None, **options):
+    """A client for one sentinel (they require the admin password)."""
+    import redis
+
+    s = s or settings.load()
+    creds = credentials.load(s.home)
+    options.setdefault("socket_connect_timeout", 0.5)
+    options.setdefault("socket_timeout", 2.0)
+    options.setdefault("decode_responses", True)
+    return redis.Redis(host=s.host, port=port, password=creds.admin, retry=clients._no_retry(),
+                       **clients._lean_handshake(), **options)  # fmt: skip
+
+
+def runtime_config(node: servers.Node, s: settings.Settings, creds: credentials.Credentials) -> str:
+    """The runtime part of a sentinel's configuration, then `include conf/sentinel.conf`."""
+    q = servers.quote_path
+    return "\n".join([
+        "# Written by lab/sentinel.py at each start, then rewritten by the sentinel itself. Holds passwords.",
+        f"port {node.port}",
+        f"dir {q(node.data_dir)}",
+        f"pidfile {q(node.pid_file)}",
+        f"logfile {q(node.log_file)}",
+        "daemonize yes",
+        'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
+        f"requirepass {creds.admin}",
+        f"sentinel sentinel-pass {creds.admin}",
+        f"sentinel monitor {MASTER_NAME} {s.host} {s.master_port} {QUORUM}",
+        f"sentinel auth-user {MASTER_NAME} {credentials.SENTINEL_USER}",
+        f"sentinel auth-pass {MASTER_NAME} {creds.sentinel}",
+        f"include {q(node.template)}",
+    ]) + "\n"  # fmt: skip
+
+
+def _answers(node: servers.Node, s: settings.Settings) -> bool:
+    import redis
+
+    try:
+        with connect(node.port, s, socket_connect_timeout=0.2) as c:
+            return bool(c.ping())
+    except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+        return False
+
+
+def up() -> list[dict]:
+    """Start the lab (if needed) and three sentinels watching its master; wait until they know each other."""
+    s = settings.load()
+    servers.up()
+    server = binaries.server(s.redis_server)
+    creds = credentials.load(s.home)
+    started = []
+    try:
+        for node in nodes(s):
+            if _answers(node, s):
+                continue
+            if servers.port_taken(node.port):
+                raise LabError(
+                    f"Port {node.port}, a sentinel's, is held by another program; free it or set LAB_SENTINEL_PORTS."
+                )
+            servers.launch(node, runtime_config(node, s, creds), server, lambda n=node, **kw: connect(n.port, s, **kw),
+                           args=("--sentinel",))  # fmt: skip
+            started.append(node)
+        _wait_for_discovery(s)
+    except BaseException:
+        for node in started:
+            servers.stop_by_pid(node)
+        raise
+    return status()
+
+
+def _wait_for_discovery(s: settings.Settings) -> None:
+    """Every sentinel must see the master, its replica and the two other sentinels before a failover can work."""
+    deadline = time.monotonic() + DISCOVERY_TIMEOUT
+    while time.monotonic() < deadline:
+        if all(row["sentinels"] == COUNT - 1 and row["replicas"] >= 1 for row in status(s)):
+            return
+        time.sleep(0.05)
+    raise LabError(
+        f"The sentinels did not find each other within {DISCOVERY_TIMEOUT:.0f} s; see {s.home}/sentinel-*.log."
+    )
+
+
+def status(s: settings.Settings | None = None) -> list[dict]:
+    """Per sentinel: port, up, the master it points to, replicas and other sentinels it knows."""
+    import redis
+
+    s = s or settings.load()
+    rows = []
+    for node in nodes(s):
+        row = {"sentinel": node.role, "port": node.port, "state": "down", "master": None, "replicas": 0, "sentinels": 0}
+        try:
+            with connect(node.port, s) as c:
+                info = c.execute_command("SENTINEL", "MASTER", MASTER_NAME)
+                fields = dict(zip(info[::2], info[1::2])) if isinstance(info, list) else info
+                row.update(state="up", master=f"{fields['ip']}:{fields['port']}", flags=fields.get("flags"),
+                           replicas=int(fields.get("num-slaves", 0)), sentinels=int(fields.get("num-other-sentinels", 0)))  # fmt: skip
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass
+        rows.append(row)
+    return rows
+
+
+def down() -> list[str]:
+    """Stop the sentinels."""
+    s = settings.load()
+    return [node.role for node in nodes(s) if servers.stop_by_pid(node)]
+
+
+def client_factory(user: str = "admin", **options):
+    """redis-py's Sentinel: ask the sentinels where the master is, and follow it through a failover."""
+    from redis.sentinel import Sentinel
+
+    s = settings.load()
+    creds = credentials.load(s.home)
+    sentinel = Sentinel(
+        [(s.host, p) for p in ports(s)],
+        sentinel_kwargs={"password": creds.admin, "socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        socket_timeout=options.pop("socket_timeout", 0.5),
+        socket_connect_timeout=options.pop("socket_connect_timeout", 0.5),
+        decode_responses=True,
+    )
+    return sentinel, sentinel.master_for(MASTER_NAME, retry=clients._no_retry(), **clients.auth(user, s), **options)

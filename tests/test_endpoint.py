@@ -1,0 +1,87 @@
+"""A Redis the student did not start: the lab starts nothing, chapters that need no servers run on it, the
+others are skipped cleanly."""
+
+import os
+import secrets
+import subprocess
+import time
+
+import pytest
+import redis
+
+from lab import endpoint, servers
+from lab.errors import LabError
+
+from .conftest import lab_processes, run_lab
+
+
+@pytest.fixture
+def external(tmp_path, redis_server, lab_home, monkeypatch):
+    """A plain redis-server with a password, started by the test as a managed Redis would be: not the lab's."""
+    port = servers.free_ports(1)[0]
+    password = secrets.token_urlsafe(24)
+    proc = subprocess.Popen(
+        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://default:{password}@127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "the external redis-server did not start"
+            time.sleep(0.02)
+    monkeypatch.setenv("LAB_REDIS_URL", url)
+    yield url, password
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_up_starts_nothing_and_reports_the_endpoint(external, lab_home):
+    url, password = external
+    rows = servers.up()
+    assert rows[0].state == "up" and lab_processes(lab_home) == []
+    assert password not in rows[0].binary and "***" in rows[0].binary
+    assert servers.down() == []
+
+
+def test_chapters_run_on_it_or_are_skipped(external, tmp_path):
+    url, password = external
+    out = tmp_path / "report"
+    result = run_lab("report", "--quick", "--out", str(out), "--chapter", "02", "--chapter", "03", "--chapter", "04",
+                     timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "⏭️ skipped" in result.stdout and "02_replication" in result.stdout
+    index = (out / "index.html").read_text()
+    assert "skipped" in index and index.count("✅") >= 8
+    for page in out.glob("*.html"):
+        assert password not in page.read_text()
+
+
+def test_endpoint_file_is_private_and_redacted(lab_home, monkeypatch):
+    monkeypatch.delenv("LAB_REDIS_URL", raising=False)
+    shown = run_lab("endpoint", "set", "rediss://student:s3cret@redis.example.test:6380/0")
+    assert shown.returncode == 0 and "s3cret" not in shown.stdout and "***" in shown.stdout
+    assert oct((lab_home / endpoint.FILE).stat().st_mode & 0o777) == "0o600"
+    assert "s3cret" not in run_lab("endpoint", "show").stdout
+    assert run_lab("endpoint", "clear").returncode == 0 and not (lab_home / endpoint.FILE).exists()
+    assert run_lab("endpoint", "set", "http://nope").returncode == 1
+
+
+def test_unreachable_endpoint_is_one_sentence(lab_home, monkeypatch):
+    port = servers.free_ports(1)[0]
+    monkeypatch.setenv("LAB_REDIS_URL", f"redis://:pw@127.0.0.1:{port}/0")
+    with pytest.raises(LabError, match="does not answer"):
+        servers.up()
+    result = run_lab("up")
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "pw@" not in result.stderr
+
+
+def test_local_only_chapters_refuse_in_one_sentence(external):
+    with pytest.raises(endpoint.ChapterSkipped, match="LAB_REDIS_URL"):
+        endpoint.require_local_lab("it kills servers")
+    os.environ.pop("LAB_REDIS_URL")
+    endpoint.require_local_lab("it kills servers")  # no endpoint: nothing to say

@@ -1,0 +1,147 @@
+"""Sentinel failover and a six-node cluster, with real processes; each bounded in time."""
+
+import os
+
+import pytest
+import redis
+
+from lab import cluster, failover, sentinel, servers
+from lab.cache import CacheAside
+from lab.errors import LabError
+from lab.slowdb import SlowDB
+
+from .conftest import lab_processes
+
+
+@pytest.fixture
+def sentinels(lab):
+    sentinel.up()
+    yield lab
+    sentinel.down()
+
+
+def test_sentinels_watch_the_master(sentinels):
+    rows = sentinel.status()
+    assert [r["state"] for r in rows] == ["up"] * 3
+    assert all(r["master"].endswith(f":{sentinels.master_port}") for r in rows)
+    assert all(r["replicas"] == 1 and r["sentinels"] == 2 for r in rows)
+
+
+def test_failover_promotes_the_replica_and_restore_puts_it_back(sentinels):
+    row = failover.run_once(use_wait=False)
+    assert row["new_master_port"] == sentinels.replica_port and row["killed_role"] == "master"
+    assert 0 < row["failover_s"] < 20 and row["writes_refused"] > 0 and row["writes_lost"] == 0
+    failover.restore()
+    status = servers.status()
+    assert [r.actual_role for r in status] == ["master", "slave"] and status[1].link_status == "up"
+    assert all(r["master"].endswith(f":{sentinels.master_port}") for r in sentinel.status())
+
+
+def test_wait_keeps_acknowledged_writes_through_a_failover(sentinels):
+    without, with_wait = failover.measure(1, use_wait=False, lag_s=0.3) + failover.measure(1, use_wait=True, lag_s=0.3)
+    assert without["writes_lost"] > 0  # acknowledged by the master, never replicated: gone
+    assert with_wait["writes_lost"] == 0
+    failover.restore()
+
+
+def test_cache_lookups_follow_the_new_master(sentinels):
+    rows = failover.lookups_through_failover(SlowDB(delay=0.02))
+    assert rows[0]["cache"] == "hit" and rows[-1]["cache"] == "hit"
+    assert any(r["cache"] == "unavailable" for r in rows)
+    failover.restore()
+
+
+def test_sentinel_port_taken_leaves_nothing_started(lab, monkeypatch):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    free = servers.free_ports(2, avoid=(lab.master_port, lab.replica_port))
+    monkeypatch.setenv("LAB_SENTINEL_PORTS", f"{free[0]},{free[1]},{taken.getsockname()[1]}")
+    try:
+        with pytest.raises(LabError, match="held by another program"):
+            sentinel.up()
+        assert [r["state"] for r in sentinel.status()] == ["down"] * 3
+    finally:
+        taken.close()
+
+
+def test_failover_without_sentinels_is_one_sentence(lab):
+    with pytest.raises(LabError, match="--sentinel"):
+        failover.run_once()
+
+
+@pytest.fixture
+def six(lab_home, redis_server, monkeypatch):
+    monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
+    cluster.up()
+    yield lab_home
+    cluster.down()
+    assert lab_processes(lab_home, children=True) == []
+
+
+def test_cluster_forms_with_three_masters_and_three_replicas(six):
+    rows = cluster.status()
+    assert sorted(r["role"] for r in rows) == ["master"] * 3 + ["replica"] * 3
+    assert all(r["state"] == "up" for r in rows)
+    assert {r["master_port"] for r in rows if r["role"] == "replica"} == {
+        r["port"] for r in rows if r["role"] == "master"
+    }
+
+
+def test_moved_for_a_plain_client_and_cache_aside_over_the_cluster(six):
+    rc = cluster.cluster_client()
+    key = "cache:test-key"
+    rc.set(key, "v")
+    owner = rc.get_node_from_key(key).port
+    other = next(r["port"] for r in cluster.status() if r["role"] == "master" and r["port"] != owner)
+    with pytest.raises(redis.exceptions.MovedError):
+        cluster.connect(other).get(key)
+    rc.delete(key)
+    cache = CacheAside(SlowDB(six / "db.sqlite3", delay=0.05), client=cluster.cluster_client("app"))
+    assert [cache.get("test-key").source, cache.get("test-key").source] == ["slow_db", "cache"]
+
+
+def test_cluster_master_failure_is_taken_over(six):
+    result = cluster.kill_master_and_time()
+    assert result["new_master_port"] != result["killed_port"] and result["value"] == "after the failover"
+    assert 0 < result["failover_s"] < 20
+    rows = cluster.status()
+    assert all(r["state"] == "up" for r in rows)
+    assert next(r for r in rows if r["port"] == result["killed_port"])["role"] == "replica"
+
+
+def test_cluster_down_forgets_it(six):
+    assert len(cluster.down()) == 6
+    assert lab_processes(six, children=True) == []
+    assert not any((six / f"cluster-{p}").exists() for p in cluster.ports())
+
+
+def test_bad_cluster_ports(lab_home, monkeypatch):
+    monkeypatch.setenv("LAB_CLUSTER_PORTS", "7001,7002")
+    with pytest.raises(LabError, match="6 different ports"):
+        cluster.up()
+    monkeypatch.setenv("LAB_CLUSTER_PORTS", "60001,60002,60003,60004,60005,60006")
+    with pytest.raises(LabError, match="55535"):
+        cluster.up()
+
+
+def test_cluster_port_taken_leaves_nothing_started(lab_home, redis_server, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = servers.free_ports(5, plus=10000) + [taken.getsockname()[1]]
+    monkeypatch.setenv("LAB_CLUSTER_PORTS", ",".join(map(str, ports)))
+    try:
+        if ports[-1] > 55535:
+            pytest.skip("the kernel gave a port above 55535")  # not a cluster port: nothing to test here
+        with pytest.raises(LabError, match="held by another program"):
+            cluster.up()
+        assert lab_processes(lab_home, children=True) == []
+    finally:
+        taken.close()
+        os.environ.pop("LAB_CLUSTER_PORTS", None)
