@@ -8,7 +8,6 @@ for experiments: `cluster down` stops the nodes and forgets the cluster (its key
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -23,24 +22,11 @@ FORM_TIMEOUT = 30.0
 
 
 def ports(s: settings.Settings | None = None) -> list[int]:
-    """The nodes' ports: LAB_CLUSTER_PORTS, else remembered, else six free ones (then remembered)."""
-    s = s or settings.load()
-    raw = os.environ.get("LAB_CLUSTER_PORTS")
-    if raw:
-        found = [settings.parse_port(p, "LAB_CLUSTER_PORTS") for p in raw.split(",") if p.strip()]
-        if len(found) != SIZE or len(set(found)) != SIZE:
-            raise LabError(
-                f"LAB_CLUSTER_PORTS={raw!r}: give {SIZE} different ports, e.g. 7001,7002,7003,7004,7005,7006."
-            )
-        return found
-    path = s.path(PORTS_FILE)
-    try:
-        return [int(p) for p in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        pass
-    found = servers.free_ports(SIZE, plus=10000, avoid=(s.master_port, s.replica_port))  # + the cluster bus port
-    s.ensure_home()
-    path.write_text(json.dumps(found) + "\n")
+    """The nodes' ports: LAB_CLUSTER_PORTS, else six free ones chosen once and remembered (each node also
+    listens on its port + 10000, the cluster bus)."""
+    found = servers.port_group("LAB_CLUSTER_PORTS", SIZE, PORTS_FILE, "7001,7002,7003,7004,7005,7006", plus=10000)
+    if max(found) > 55535:
+        raise LabError("LAB_CLUSTER_PORTS: cluster ports must be 55535 or less (each node also uses its port + 10000).")
     return found
 
 

@@ -7,8 +7,6 @@ trio chosen once and remembered in the state directory.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 from . import binaries, clients, credentials, servers, settings
@@ -22,23 +20,8 @@ DISCOVERY_TIMEOUT = 15.0
 
 
 def ports(s: settings.Settings | None = None) -> list[int]:
-    """The sentinels' ports: from LAB_SENTINEL_PORTS, else remembered, else a free trio (then remembered)."""
-    s = s or settings.load()
-    raw = os.environ.get("LAB_SENTINEL_PORTS")
-    if raw:
-        found = [settings.parse_port(p, "LAB_SENTINEL_PORTS") for p in raw.split(",") if p.strip()]
-        if len(found) != COUNT or len(set(found)) != COUNT:
-            raise LabError(f"LAB_SENTINEL_PORTS={raw!r}: give {COUNT} different ports, e.g. 26380,26381,26382.")
-        return found
-    path = s.path(PORTS_FILE)
-    try:
-        return [int(p) for p in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        pass
-    found = servers.free_ports(COUNT, avoid=(s.master_port, s.replica_port))
-    s.ensure_home()
-    path.write_text(json.dumps(found) + "\n")
-    return found
+    """The sentinels' ports: LAB_SENTINEL_PORTS, else a free trio chosen once and remembered."""
+    return servers.port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382")
 
 
 def nodes(s: settings.Settings | None = None) -> list[servers.Node]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -215,6 +216,27 @@ def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[i
         if len(found) == count:
             return found
     raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
+
+
+def port_group(variable: str, count: int, remembered: str, example: str, plus: int = 0) -> list[int]:
+    """Ports for a group of nodes (sentinels, cluster nodes): from `variable`, else remembered in the
+    state directory, else `count` free ones (then remembered, so that later commands find them)."""
+    s = settings.load()
+    raw = os.environ.get(variable)
+    if raw:
+        found = [settings.parse_port(p, variable) for p in raw.split(",") if p.strip()]
+        if len(found) != count or len(set(found)) != count:
+            raise LabError(f"{variable}={raw!r}: give {count} different ports, e.g. {example}.")
+        return found
+    path = s.path(remembered)
+    try:
+        return [int(p) for p in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        pass
+    found = free_ports(count, plus=plus, avoid=(s.master_port, s.replica_port))
+    s.ensure_home()
+    path.write_text(json.dumps(found) + "\n")
+    return found
 
 
 def free_port_pair() -> tuple[int, int]:
