@@ -69,6 +69,26 @@ def main() -> None:
         figures["wait_us_p50"] = {"SET": round(p50["SET"], 1), "SET + WAIT 1": round(p50["SET + WAIT 1"], 1)}
         heals = [replication.master_failure()[-1]["heal_ms"] for _ in range(5)]
         figures["heal_after_promotion_ms"] = {"p50": statistics.median(heals), "all": heals}
+
+        from lab import cluster, failover, sentinel
+
+        sentinel.up()
+        runs = failover.measure(5, use_wait=False)
+        lossy = failover.measure(3, use_wait=False, lag_s=0.3) + failover.measure(3, use_wait=True, lag_s=0.3)
+        failover.restore()
+        sentinel.down()
+        times = [r["failover_s"] for r in runs]
+        figures["sentinel_failover_s"] = {"p50": statistics.median(times), "max": max(times), "all": times,
+                                          "writes_lost_no_lag": [r["writes_lost"] for r in runs]}  # fmt: skip
+        figures["sentinel_writes_lost_with_replica_lag_0.3s"] = {
+            "without_wait": [r["writes_lost"] for r in lossy if not r["wait"]],
+            "with_wait": [r["writes_lost"] for r in lossy if r["wait"]],
+            "acknowledged_without_wait": [r["writes_acknowledged"] for r in lossy if not r["wait"]],
+        }
+        cluster.up()
+        takeovers = [cluster.kill_master_and_time()["failover_s"] for _ in range(3)]
+        cluster.down()
+        figures["cluster_failover_s"] = {"p50": statistics.median(takeovers), "all": takeovers}
     finally:
         servers.down()
     print(json.dumps(figures, indent=2))

@@ -11,10 +11,7 @@ import sys
 from .errors import LabError, UsageError
 
 
-def _print_status(rows, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
-        return
+def _print_status(rows) -> None:
     for r in rows:
         if r.state != "up":
             print(f"{r.role:8} port {r.port:<5}  {r.state}")
@@ -30,7 +27,7 @@ def _print_status(rows, as_json: bool) -> None:
 def cmd_up(args) -> int:
     from . import servers
 
-    _print_status(servers.up(args.ports), as_json=False)
+    _print_status(servers.up(args.ports))
     if args.sentinel:
         from . import sentinel
 
@@ -58,28 +55,20 @@ def cmd_down(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from . import binaries, servers, settings
+    from . import binaries, sentinel, servers, settings
 
     rows = servers.status()
+    sentinels = sentinel.status() if sentinel.started_once() else []
     if args.json:
-        from . import sentinel
-
-        data = [r.as_dict() for r in rows]
-        if any(sentinel.nodes()[0].home.glob("sentinel-*.runtime.conf")):
-            data += sentinel.status()
-        print(json.dumps(data, indent=2))
+        print(json.dumps([r.as_dict() for r in rows] + sentinels, indent=2))
         return 0
-    if not args.json:
-        s = settings.load()
-        try:
-            print(f"binary   {binaries.server(s.redis_server).describe()}")
-        except LabError as exc:
-            print(f"binary   ❌ {exc}")
-    _print_status(rows, args.json)
-    from . import sentinel
-
-    if any(settings.load().home.glob("sentinel-*.runtime.conf")):
-        _print_sentinels(sentinel.status())
+    try:
+        print(f"binary   {binaries.server(settings.load().redis_server).describe()}")
+    except LabError as exc:
+        print(f"binary   ❌ {exc}")
+    _print_status(rows)
+    if sentinels:
+        _print_sentinels(sentinels)
     return 0
 
 
@@ -109,7 +98,7 @@ def cmd_lab(args) -> int:
     from . import servers, settings
     from .shell import export_env
 
-    _print_status(servers.up(), as_json=False)
+    _print_status(servers.up())
     export_env()
     cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={settings.NOTEBOOKS_DIR}", "--ip=127.0.0.1"]
     if args.no_browser:

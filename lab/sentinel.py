@@ -24,6 +24,11 @@ def ports(s: settings.Settings | None = None) -> list[int]:
     return servers.port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382")
 
 
+def started_once(s: settings.Settings | None = None) -> bool:
+    """Whether sentinels were ever started in this state directory (without choosing ports as a side effect)."""
+    return any((s or settings.load()).home.glob("sentinel-*.runtime.conf"))
+
+
 def nodes(s: settings.Settings | None = None) -> list[servers.Node]:
     s = s or settings.load()
     return [servers.Node(f"sentinel-{i}", port, s.home, conf="sentinel") for i, port in enumerate(ports(s), 1)]
