@@ -20,12 +20,14 @@ from .progress import progress
 PREFIX = "failover:"
 
 
-def restore() -> None:
+def restore(sentinels: bool = True) -> None:
     """Back to the lab's topology: sentinels stopped, `lab.up()` (the master copies back from the promoted
-    replica and takes its role again), sentinels started afresh, watching the lab's master."""
+    replica and takes its role again), then (unless `sentinels=False`) sentinels started afresh, watching
+    the lab's master."""
     sentinel.down()
     servers.up()
-    sentinel.up()
+    if sentinels:
+        sentinel.up()
 
 
 def run_once(
