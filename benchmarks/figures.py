@@ -32,10 +32,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
-    from lab import servers
+    from lab import ports, servers
 
     home = tempfile.mkdtemp(prefix="lab-figures-")
-    master, replica = servers.free_port_pair()
+    master, replica = ports.free_port_pair()
     os.environ.update(LAB_HOME=home, LAB_MASTER_PORT=str(master), LAB_REPLICA_PORT=str(replica))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     figures: dict = {}

@@ -167,7 +167,7 @@ def cmd_bench(args) -> int:
 
 def cmd_app(args) -> int:
     from . import servers, settings
-    from .servers import port_taken
+    from .ports import port_taken
 
     s = settings.load()
     port = settings.parse_port(args.port, "--port") if args.port else s.app_port

@@ -50,8 +50,8 @@ def client_at(port: int, user: str = "admin", s: settings.Settings | None = None
     options.setdefault("socket_connect_timeout", 1.0)
     options.setdefault("socket_timeout", 10.0)
     options.setdefault("decode_responses", True)
-    options.setdefault("retry", _no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
-    return redis.Redis(host=s.host, port=port, **_lean_handshake(), **options)
+    options.setdefault("retry", no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
+    return redis.Redis(host=s.host, port=port, **lean_handshake(), **options)
 
 
 def auth(user: str, s: settings.Settings | None = None) -> dict[str, str]:
@@ -66,11 +66,11 @@ def anonymous(role: str = "master", s: settings.Settings | None = None) -> redis
 
     s = s or settings.load()
     return redis.Redis(
-        host=s.host, port=port_of(role, s), socket_connect_timeout=1.0, retry=_no_retry(), **_lean_handshake()
+        host=s.host, port=port_of(role, s), socket_connect_timeout=1.0, retry=no_retry(), **lean_handshake()
     )
 
 
-def _lean_handshake() -> dict:
+def lean_handshake() -> dict:
     """Options that keep a connection's handshake to HELLO/AUTH: no CLIENT SETINFO (Redis < 7.2 and the `app`
     user refuse it anyway) and no maintenance-notification request (for managed clusters, not a lab)."""
     options: dict = {}
@@ -89,7 +89,7 @@ def _lean_handshake() -> dict:
     return options
 
 
-def _no_retry():
+def no_retry():
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 

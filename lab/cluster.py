@@ -15,6 +15,7 @@ import time
 
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
+from .ports import port_group, port_taken
 
 SIZE = 6
 PORTS_FILE = "cluster-ports.json"
@@ -24,7 +25,7 @@ FORM_TIMEOUT = 30.0
 def ports(s: settings.Settings | None = None) -> list[int]:
     """The nodes' ports: LAB_CLUSTER_PORTS, else six free ones chosen once and remembered (each node also
     listens on its port + 10000, the cluster bus)."""
-    found = servers.port_group("LAB_CLUSTER_PORTS", SIZE, PORTS_FILE, "7001,7002,7003,7004,7005,7006", plus=10000)
+    found = port_group("LAB_CLUSTER_PORTS", SIZE, PORTS_FILE, "7001,7002,7003,7004,7005,7006", plus=10000)
     if max(found) > 55535:
         raise LabError("LAB_CLUSTER_PORTS: cluster ports must be 55535 or less (each node also uses its port + 10000).")
     return found
@@ -87,7 +88,7 @@ def up() -> list[dict]:
                 with connect(node.port, s=s) as c:
                     servers.restore_users(c, creds)
                 continue
-            if servers.port_taken(node.port):
+            if port_taken(node.port):
                 raise LabError(
                     f"Port {node.port}, a cluster node's, is held by another program; free it or set LAB_CLUSTER_PORTS."
                 )

@@ -82,14 +82,14 @@ def connect(role: str = "master", **options):
     """A redis-py client for the external endpoint."""
     import redis
 
-    from .clients import _lean_handshake, _no_retry
+    from .clients import lean_handshake, no_retry
 
     address = url(role)
     options.setdefault("socket_connect_timeout", 3.0)
     options.setdefault("socket_timeout", 10.0)
     options.setdefault("decode_responses", True)
-    options.setdefault("retry", _no_retry())
-    return redis.Redis.from_url(address, **_lean_handshake(), **options)
+    options.setdefault("retry", no_retry())
+    return redis.Redis.from_url(address, **lean_handshake(), **options)
 
 
 def require_local_lab(reason: str) -> None:

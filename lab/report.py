@@ -36,7 +36,6 @@ QUICK = {
     "short_ttl": 1,
     "hit_samples": 1000,
     "miss_samples": 30,
-    "samples": 200,
     "population": 50,
     "max_ttl": 1.5,
     "lag_samples": 200,

@@ -11,6 +11,7 @@ import time
 
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
+from .ports import port_group, port_taken
 
 MASTER_NAME = "labmaster"
 COUNT = 3
@@ -21,7 +22,7 @@ DISCOVERY_TIMEOUT = 15.0
 
 def ports(s: settings.Settings | None = None) -> list[int]:
     """The sentinels' ports: LAB_SENTINEL_PORTS, else a free trio chosen once and remembered."""
-    return servers.port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382")
+    return port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382")
 
 
 def started_once(s: settings.Settings | None = None) -> bool:
@@ -43,8 +44,8 @@ def connect(port: int, s: settings.Settings | None = None, **options):
     options.setdefault("socket_connect_timeout", 0.5)
     options.setdefault("socket_timeout", 2.0)
     options.setdefault("decode_responses", True)
-    return redis.Redis(host=s.host, port=port, password=creds.admin, retry=clients._no_retry(),
-                       **clients._lean_handshake(), **options)  # fmt: skip
+    return redis.Redis(host=s.host, port=port, password=creds.admin, retry=clients.no_retry(),
+                       **clients.lean_handshake(), **options)  # fmt: skip
 
 
 def runtime_config(node: servers.Node, s: settings.Settings, creds: credentials.Credentials) -> str:
@@ -88,7 +89,7 @@ def up() -> list[dict]:
         for node in nodes(s):
             if _answers(node, s):
                 continue
-            if servers.port_taken(node.port):
+            if port_taken(node.port):
                 raise LabError(
                     f"Port {node.port}, a sentinel's, is held by another program; free it or set LAB_SENTINEL_PORTS."
                 )
@@ -154,4 +155,4 @@ def client_factory(user: str = "admin", **options):
         socket_connect_timeout=options.pop("socket_connect_timeout", 0.5),
         decode_responses=True,
     )
-    return sentinel, sentinel.master_for(MASTER_NAME, retry=clients._no_retry(), **clients.auth(user, s), **options)
+    return sentinel, sentinel.master_for(MASTER_NAME, retry=clients.no_retry(), **clients.auth(user, s), **options)

@@ -9,12 +9,9 @@ duplicate server.
 
 from __future__ import annotations
 
-import errno
 import fcntl
-import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import binaries, credentials, endpoint, settings
+from . import binaries, credentials, endpoint, ports, settings
 from .clients import ROLES, client, port_of
 from .errors import LabError
 
@@ -171,78 +168,16 @@ def probe(node: Node, s: settings.Settings) -> dict | str | None:
             pipe.info("replication")
             server, replication = pipe.execute()
     except LabError:
-        return None if not port_taken(node.port) else FOREIGN
+        return None if not ports.port_taken(node.port) else FOREIGN
     except redis.BusyLoadingError:
         return {"loading": True}
     except (redis.AuthenticationError, redis.ResponseError):
         return FOREIGN
     except (redis.ConnectionError, redis.TimeoutError):
-        return FOREIGN if port_taken(node.port) else None
+        return FOREIGN if ports.port_taken(node.port) else None
     if Path(str(server.get("config_file", ""))).resolve() != node.runtime_conf.resolve():
         return FOREIGN  # the same password would be a coincidence, but another state directory is not ours
     return {**server, **replication}
-
-
-def port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((settings.HOST, port))
-        except OSError as exc:
-            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
-    return False
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[int]:
-    """`count` ports free on loopback now, below the range the system gives to outgoing connections (so a
-    client's connection cannot take one later). `plus`: port + plus must be free too (a cluster's bus)."""
-    import random
-
-    high = _ephemeral_low() - 1 - plus
-    rng = random.Random()
-    found: list[int] = []
-    for _ in range(10_000):
-        port = rng.randrange(10_000, max(10_001, high))
-        if port in found or port in avoid or port_taken(port) or (plus and port_taken(port + plus)):
-            continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
-
-
-def port_group(variable: str, count: int, remembered: str, example: str, plus: int = 0) -> list[int]:
-    """Ports for a group of nodes (sentinels, cluster nodes): from `variable`, else remembered in the
-    state directory, else `count` free ones (then remembered, so that later commands find them)."""
-    s = settings.load()
-    raw = os.environ.get(variable)
-    if raw:
-        found = [settings.parse_port(p, variable) for p in raw.split(",") if p.strip()]
-        if len(found) != count or len(set(found)) != count:
-            raise LabError(f"{variable}={raw!r}: give {count} different ports, e.g. {example}.")
-        return found
-    path = s.path(remembered)
-    try:
-        return [int(p) for p in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        pass
-    found = free_ports(count, plus=plus, avoid=(s.master_port, s.replica_port))
-    s.ensure_home()
-    path.write_text(json.dumps(found) + "\n")
-    return found
-
-
-def free_port_pair() -> tuple[int, int]:
-    """Two TCP ports that are free on loopback right now."""
-    master, replica = free_ports(2)
-    return master, replica
 
 
 def _alive(pid: int) -> bool:
@@ -425,11 +360,11 @@ def choose_ports(spec: str, s: settings.Settings) -> None:
     if spec == "auto":
         current = (s.master_port, s.replica_port)
         remembered = (s.home / settings.PORTS_FILE).exists()
-        if remembered and not any(port_taken(p) for p in current):
+        if remembered and not any(ports.port_taken(p) for p in current):
             return  # keep the pair chosen earlier: free again, or...
         if remembered and all(isinstance(probe(n, s), dict) for n in nodes(s).values()):
             return  # ...already ours and running
-        master, replica = free_port_pair()
+        master, replica = ports.free_port_pair()
     else:
         parts = spec.replace(" ", "").split(",")
         if len(parts) != 2:
@@ -604,7 +539,11 @@ def status() -> StatusRows:
         return _external_status(s)
     rows = StatusRows()
     for node in nodes(s).values():
-        found = probe(node, s) if (s.home / credentials.FILE).exists() else (FOREIGN if port_taken(node.port) else None)
+        found = (
+            probe(node, s)
+            if (s.home / credentials.FILE).exists()
+            else (FOREIGN if ports.port_taken(node.port) else None)
+        )
         if not isinstance(found, dict):
             rows.append(ServerStatus(node.role, node.port, found or "down", pid=pid_of(node)))
             continue

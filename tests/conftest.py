@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import binaries, servers, settings
+from lab import binaries, ports, servers, settings
 
 REPO = settings.REPO_ROOT
 IN_CI = bool(os.environ.get("CI"))
@@ -51,7 +51,7 @@ def redis_server(request) -> str:
 def lab_home(tmp_path, monkeypatch) -> Path:
     """An empty private state directory on two free ports (nothing started yet)."""
     home = tmp_path / "lab"
-    master, replica = servers.free_port_pair()
+    master, replica = ports.free_port_pair()
     monkeypatch.setenv("LAB_HOME", str(home))
     monkeypatch.setenv("LAB_MASTER_PORT", str(master))
     monkeypatch.setenv("LAB_REPLICA_PORT", str(replica))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lab import servers
+from lab import ports
 
 from .conftest import REPO, need
 
@@ -37,7 +37,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> No
 
 @pytest.fixture
 def app(lab, monkeypatch):
-    port = servers.free_port_pair()[0]
+    port = ports.free_port_pair()[0]
     env = {**os.environ, "PYTHONPATH": str(REPO), "LAB_SLOW_DB_DELAY": "0.4"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lab", "app", "--port", str(port)],

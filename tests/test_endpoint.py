@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from lab import endpoint, servers
+from lab import endpoint, ports, servers
 from lab.errors import LabError
 
 from .conftest import lab_processes, run_lab
@@ -18,7 +18,7 @@ from .conftest import lab_processes, run_lab
 @pytest.fixture
 def external(tmp_path, redis_server, lab_home, monkeypatch):
     """A plain redis-server with a password, started by the test as a managed Redis would be: not the lab's."""
-    port = servers.free_ports(1)[0]
+    port = ports.free_ports(1)[0]
     password = secrets.token_urlsafe(24)
     proc = subprocess.Popen(
         [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "",
@@ -72,7 +72,7 @@ def test_endpoint_file_is_private_and_redacted(lab_home, monkeypatch):
 
 
 def test_unreachable_endpoint_is_one_sentence(lab_home, monkeypatch):
-    port = servers.free_ports(1)[0]
+    port = ports.free_ports(1)[0]
     monkeypatch.setenv("LAB_REDIS_URL", f"redis://:pw@127.0.0.1:{port}/0")
     with pytest.raises(LabError, match="does not answer"):
         servers.up()

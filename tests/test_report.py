@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab import credentials, report, servers
+from lab import credentials, ports, report, servers
 from lab.errors import LabError
 
 from .conftest import REPO, run_lab
@@ -19,7 +19,7 @@ def quick_report(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("report-lab")
     out = tmp_path_factory.mktemp("report-out") / "report"
-    master, replica = servers.free_port_pair()
+    master, replica = ports.free_port_pair()
     env = {"LAB_HOME": str(home / "lab"), "LAB_MASTER_PORT": str(master), "LAB_REPLICA_PORT": str(replica)}
     result = run_lab("report", "--quick", "--out", str(out), "--author", "Test Student", env=env, timeout=900)
     secrets = credentials.load(home / "lab").values()

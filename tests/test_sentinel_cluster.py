@@ -5,7 +5,7 @@ import os
 import pytest
 import redis
 
-from lab import cluster, failover, sentinel, servers
+from lab import cluster, failover, ports, sentinel, servers
 from lab.cache import CacheAside
 from lab.errors import LabError
 from lab.slowdb import SlowDB
@@ -54,7 +54,7 @@ def test_cache_lookups_follow_the_new_master(sentinels):
 def test_sentinel_port_taken_leaves_nothing_started(lab, monkeypatch):
     import socket
 
-    free = servers.free_ports(3, avoid=(lab.master_port, lab.replica_port))
+    free = ports.free_ports(3, avoid=(lab.master_port, lab.replica_port))
     taken = socket.socket()
     taken.bind(("127.0.0.1", free[2]))
     taken.listen()
@@ -131,11 +131,11 @@ def test_cluster_port_taken_leaves_nothing_started(lab_home, redis_server, monke
     import socket
 
     monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
-    ports = servers.free_ports(6, plus=10000)
+    chosen = ports.free_ports(6, plus=10000)
     taken = socket.socket()
-    taken.bind(("127.0.0.1", ports[-1]))
+    taken.bind(("127.0.0.1", chosen[-1]))
     taken.listen()
-    monkeypatch.setenv("LAB_CLUSTER_PORTS", ",".join(map(str, ports)))
+    monkeypatch.setenv("LAB_CLUSTER_PORTS", ",".join(map(str, chosen)))
     try:
         with pytest.raises(LabError, match="held by another program"):
             cluster.up()

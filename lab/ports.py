@@ -1,0 +1,78 @@
+"""Ports: is one taken, which are free, and the groups of ports the lab remembers (sentinels, cluster nodes).
+
+Free ports are picked below the range the system gives to outgoing connections, so that a client's
+connection cannot take one between the moment it is chosen and the moment a server binds it.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+from pathlib import Path
+
+from . import settings
+from .errors import LabError
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.HOST, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[int]:
+    """`count` ports free on loopback now, below the range the system gives to outgoing connections (so a
+    client's connection cannot take one later). `plus`: port + plus must be free too (a cluster's bus)."""
+    import random
+
+    high = _ephemeral_low() - 1 - plus
+    rng = random.Random()
+    found: list[int] = []
+    for _ in range(10_000):
+        port = rng.randrange(10_000, max(10_001, high))
+        if port in found or port in avoid or port_taken(port) or (plus and port_taken(port + plus)):
+            continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
+
+
+def port_group(variable: str, count: int, remembered: str, example: str, plus: int = 0) -> list[int]:
+    """Ports for a group of nodes (sentinels, cluster nodes): from `variable`, else remembered in the
+    state directory, else `count` free ones (then remembered, so that later commands find them)."""
+    s = settings.load()
+    raw = os.environ.get(variable)
+    if raw:
+        found = [settings.parse_port(p, variable) for p in raw.split(",") if p.strip()]
+        if len(found) != count or len(set(found)) != count:
+            raise LabError(f"{variable}={raw!r}: give {count} different ports, e.g. {example}.")
+        return found
+    path = s.path(remembered)
+    try:
+        return [int(p) for p in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        pass
+    found = free_ports(count, plus=plus, avoid=(s.master_port, s.replica_port))
+    s.ensure_home()
+    path.write_text(json.dumps(found) + "\n")
+    return found
+
+
+def free_port_pair() -> tuple[int, int]:
+    """Two TCP ports that are free on loopback right now."""
+    master, replica = free_ports(2)
+    return master, replica
