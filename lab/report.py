@@ -250,26 +250,22 @@ def _environment() -> dict[str, str]:
 def _index(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
     esc = html.escape
     passed = sum(r.ok for r in results)
+    mark = {"ok": "✅ pass", "bad": "❌ fail", "skip": "⏭️ skipped"}  # words too: not every browser has emoji
+
+    def row(link: str, kind: str, name: str, detail: str) -> str:
+        return f'<tr class="{kind}"><td>{link}</td><td>{esc(name)}</td><td>{mark[kind]}</td><td>{detail}</td></tr>'
+
     rows = []
     for r in results:
         link = f'<a href="{esc(r.html_file)}">{esc(r.name)}</a>'
         if r.skipped:
-            rows.append(f'<tr class="skip"><td>{link}</td><td>skipped</td><td>⏭️</td><td>{esc(r.skipped)}</td></tr>')
+            rows.append(row(link, "skip", "chapter", esc(r.skipped)))
             continue
         if r.error:
-            rows.append(
-                f'<tr class="bad"><td>{link}</td><td>chapter ran to the end</td><td>❌</td>'
-                f"<td><code>{esc(r.error)}</code></td></tr>"
-            )
+            rows.append(row(link, "bad", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
         if not r.checks and not r.error:
-            rows.append(
-                f'<tr class="bad"><td>{link}</td><td>checkpoints</td><td>❌</td><td>no checkpoint was shown</td></tr>'
-            )
-        for c in r.checks:
-            rows.append(
-                f'<tr class="{"ok" if c.ok else "bad"}"><td>{link}</td><td>{esc(c.name)}</td>'
-                f"<td>{'✅' if c.ok else '❌'}</td><td>{esc(c.detail if c.ok else c.hint)}</td></tr>"
-            )
+            rows.append(row(link, "bad", "checkpoints", "no checkpoint was shown"))
+        rows += [row(link, "ok" if c.ok else "bad", c.name, esc(c.detail if c.ok else c.hint)) for c in r.checks]
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
         f'<li><a href="{esc(r.html_file)}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
@@ -286,7 +282,8 @@ def _index(results: list[ChapterResult], author: str, mode: str, env: dict[str, 
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
 table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }}
-tr.bad td {{ background: #fff0f0 }} tr.ok td:nth-child(3) {{ text-align: center }} code {{ font-size: .9em }}
+tr.bad td {{ background: #fff0f0 }} tr.skip td {{ background: #f6f8fa }} td:nth-child(3) {{ white-space: nowrap }}
+code {{ font-size: .9em }}
 .verdict {{ font-size: 1.3rem; margin: 1rem 0 }}
 </style></head><body>
 <h1>Redis Cache Workbook — report</h1>
