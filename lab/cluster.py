@@ -8,6 +8,7 @@ for experiments: `cluster down` stops the nodes and forgets the cluster (its key
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import time
 
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
-from .ports import port_group, port_taken
+from .ports import port_group
 
 SIZE = 6
 PORTS_FILE = "cluster-ports.json"
@@ -81,27 +82,17 @@ def up() -> list[dict]:
     server = binaries.server(s.redis_server)
     cli = binaries.cli(s.redis_cli)
     creds = credentials.load_or_create(s.home)
-    started = []
-    try:
+    with servers.NodeGroup("a cluster node", "LAB_CLUSTER_PORTS") as group:
         for node in nodes(s):
             if _answers(node, s):
                 with connect(node.port, s=s) as c:
-                    servers.restore_users(c, creds)
+                    servers.restore_users(c, creds)  # a node started by an older lab gets today's users
                 continue
-            if port_taken(node.port):
-                raise LabError(
-                    f"Port {node.port}, a cluster node's, is held by another program; free it or set LAB_CLUSTER_PORTS."
-                )
             text = servers.runtime_config(node, s, creds, server.version)
-            servers.launch(node, text, server, lambda n=node, **kw: connect(n.port, s=s, **kw))
-            started.append(node)
+            group.launch(node, text, server, functools.partial(connect, node.port, s=s))
         if int(info(ports(s)[0], s).get("cluster_known_nodes", 1)) < SIZE:
             _create(s, cli, creds)
         _wait_until_formed(s)
-    except BaseException:
-        for node in started:
-            servers.stop_by_pid(node)
-        raise
     return status()
 
 
@@ -171,6 +162,44 @@ def status(s: settings.Settings | None = None) -> list[dict]:
         if row["state"] == "down" and _answers(servers.Node(f"cluster-{port}", port, s.home), s):
             row["state"] = "up"
     return list(table.values())
+
+
+def slot_owner(slot: int, rows: list[dict] | None = None) -> int | None:
+    """The port of the master serving `slot`, from the masters' slot ranges in `status()`."""
+    for row in rows or status():
+        if row["role"] != "master":
+            continue
+        for part in row["slots"].split():
+            low, _, high = part.partition("-")
+            if low.isdigit() and int(low) <= slot <= int(high or low):
+                return row["port"]
+    return None
+
+
+def placement(keys: list[str]):
+    """For each key: its hash slot (CLUSTER KEYSLOT, asked of any node) and the master that serves it."""
+    import pandas as pd
+
+    rows = status()
+    with connect(ports()[0]) as c:
+        slots = [c.execute_command("CLUSTER", "KEYSLOT", key) for key in keys]
+    return pd.DataFrame({"key": keys, "slot": slots, "master port": [slot_owner(slot, rows) for slot in slots]})
+
+
+def moved_for_plain_client(key: str) -> tuple[int, str | None]:
+    """Ask a master that does not serve `key` for it with a plain client: (that node's port, the MOVED reply)."""
+    import redis
+
+    rows = status()
+    with connect(ports()[0]) as c:
+        owner = slot_owner(c.execute_command("CLUSTER", "KEYSLOT", key), rows)
+    other = next(r["port"] for r in rows if r["role"] == "master" and r["port"] != owner)
+    try:
+        with connect(other) as c:
+            c.get(key)
+    except redis.exceptions.MovedError as error:  # redis-py's name for a MOVED reply
+        return other, f"MOVED {error.slot_id} {error.host}:{error.port}"
+    return other, None
 
 
 def down() -> list[str]:

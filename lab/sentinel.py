@@ -7,11 +7,12 @@ trio chosen once and remembered in the state directory.
 
 from __future__ import annotations
 
+import functools
 import time
 
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
-from .ports import port_group, port_taken
+from .ports import port_group
 
 MASTER_NAME = "labmaster"
 COUNT = 3
@@ -84,23 +85,12 @@ def up() -> list[dict]:
     servers.up()
     server = binaries.server(s.redis_server)
     creds = credentials.load(s.home)
-    started = []
-    try:
+    with servers.NodeGroup("a sentinel", "LAB_SENTINEL_PORTS") as group:
         for node in nodes(s):
-            if _answers(node, s):
-                continue
-            if port_taken(node.port):
-                raise LabError(
-                    f"Port {node.port}, a sentinel's, is held by another program; free it or set LAB_SENTINEL_PORTS."
-                )
-            servers.launch(node, runtime_config(node, s, creds), server, lambda n=node, **kw: connect(n.port, s, **kw),
-                           args=("--sentinel",))  # fmt: skip
-            started.append(node)
+            if not _answers(node, s):
+                text = runtime_config(node, s, creds)
+                group.launch(node, text, server, functools.partial(connect, node.port, s), args=("--sentinel",))
         _wait_for_discovery(s)
-    except BaseException:
-        for node in started:
-            servers.stop_by_pid(node)
-        raise
     return status()
 
 

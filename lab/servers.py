@@ -455,6 +455,32 @@ def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
     return True
 
 
+class NodeGroup:
+    """Starting a group of nodes (the sentinels, the cluster): `launch` each one that is not running; if
+    anything fails before the `with` block ends, the nodes this group started are stopped again."""
+
+    def __init__(self, what: str, variable: str):
+        self.what, self.variable = what, variable
+        self.started: list[Node] = []
+
+    def __enter__(self) -> NodeGroup:
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if kind is not None:  # nothing half-started left running
+            for node in reversed(self.started):
+                stop_by_pid(node)
+        return False
+
+    def launch(self, node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
+        if ports.port_taken(node.port):
+            raise LabError(
+                f"Port {node.port}, {self.what}'s, is held by another program; free it or set {self.variable}."
+            )
+        launch(node, text, server, connect, args)
+        self.started.append(node)
+
+
 def start_node(role: str) -> Node:
     """Start one of the pair's servers as it is configured, without touching the other (the failover
     lessons rejoin a killed node themselves); a no-op if it already runs."""
