@@ -222,7 +222,7 @@ def kill_master_and_time(slot_key: str = "cache:test-key", timeout: float = 30.0
     slot = rc.keyslot(slot_key)
     owner = rc.get_node_from_key(slot_key)
     node = next(n for n in nodes(s) if n.port == owner.port)
-    os.kill(servers.pid_of(node), 9)
+    servers.kill_pid(servers.pid_of(node))
     killed = time.perf_counter()
     refused = 0
     while time.perf_counter() - killed < timeout:

@@ -274,11 +274,6 @@ def _wait_for_ping(node: Node, connect) -> None:
     )
 
 
-def _replication(node: Node, s: settings.Settings) -> dict:
-    with client(node.role, s=s) as c:
-        return c.info("replication")
-
-
 def restore_users(c, creds: credentials.Credentials) -> None:
     """Apply the lab's ACL users to a running server again (a server started by an older lab, or an
     interrupted experiment that disabled one), and switch active expiry back on."""
@@ -420,19 +415,41 @@ def up(ports: str | None = None) -> StatusRows:
     return status()
 
 
+def _wait_gone(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
+    """Wait until process `pid` has exited; True if it did within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def _stop_pid(node: Node, pid: int | None) -> None:
+    """SIGTERM (Redis finishes its AOF and exits cleanly), then SIGKILL if it does not go."""
     if pid is None:
         return
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + STOP_TIMEOUT
-        time.sleep(0.01)
+    if not _wait_gone(pid):
+        kill_pid(pid)
+
+
+def kill_pid(pid: int) -> None:
+    """kill -9 a server of the lab and wait until it is gone (a crash: no AOF flush, no goodbye)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _wait_gone(pid)
+
+
+def _running_pid(node: Node, s: settings.Settings) -> int | None:
+    """The pid of `node`'s server: from the server itself if it answers, else from its pid file."""
+    found = probe(node, s)
+    return int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else pid_of(node)
 
 
 def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
@@ -440,8 +457,7 @@ def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
     replication ID and offset, so that a restarted replica can resume with a partial resync)."""
     import redis
 
-    found = probe(node, s)
-    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else pid_of(node)
+    pid = _running_pid(node, s)
     if pid is None:
         return False
     if save:
@@ -450,7 +466,7 @@ def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
                 c.execute_command("SHUTDOWN", "SAVE")
         except redis.ConnectionError:
             pass  # the server closed the connection as it exited
-    _stop_pid(node, pid)  # SIGTERM: Redis finishes its AOF and exits cleanly
+    _stop_pid(node, pid)
     node.pid_file.unlink(missing_ok=True)
     return True
 
@@ -515,15 +531,9 @@ def kill(role: str) -> int | None:
     """kill -9 one of the lab's servers (a crash: no AOF flush, no goodbye); the pid it had, or None."""
     s = settings.load()
     port_of(role, s)
-    node = nodes(s)[role]
-    found = probe(node, s)
-    pid = int(found["process_id"]) if isinstance(found, dict) and "process_id" in found else pid_of(node)
-    if pid is None:
-        return None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.005)
+    pid = _running_pid(nodes(s)[role], s)
+    if pid is not None:
+        kill_pid(pid)
     return pid
 
 
