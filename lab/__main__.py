@@ -94,23 +94,55 @@ def cmd_report(args) -> int:
     return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter)
 
 
+# JupyterLab, without the deprecation warnings of its own extensions (Voilà turns traitlets' back on at
+# import; they read like errors to a student and are nothing they can fix).
+_QUIET_JUPYTER = """
+import sys, warnings
+import voila  # noqa: F401  (its import re-enables the warnings: silence them after it)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+from jupyterlab.labapp import main
+sys.exit(main())
+"""
+
+
 def cmd_lab(args) -> int:
     from . import servers, settings
+    from .ports import port_taken
     from .shell import export_env
 
+    port = settings.parse_port(args.port, "--port") if args.port else 8888
+    if port_taken(port):
+        raise LabError(f"Port {port} for JupyterLab is taken (another Jupyter?); choose another with --port, e.g. "
+                       f"`./workbook lab --port {port + 1}`.")  # fmt: skip
     _print_status(servers.up())
     export_env()
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={settings.NOTEBOOKS_DIR}", "--ip=127.0.0.1"]
+    cmd = [
+        sys.executable,
+        "-c",
+        _QUIET_JUPYTER,
+        f"--notebook-dir={settings.NOTEBOOKS_DIR}",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--log-level=WARN",
+        "--KernelManager.transport=ipc",
+    ]  # kernels over local sockets: private to you, nothing sent in clear
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and WSL often run as root; Jupyter refuses it unless told
     if args.no_browser:
         cmd.append("--no-browser")
     print(
         "JupyterLab: open the link it prints (on WSL, paste it into your Windows browser). Ctrl+C stops it;"
-        " the Redis servers keep running until `./workbook down`."
-    )
+        " the Redis servers keep running until `./workbook down`.", flush=True,
+    )  # fmt: skip
     try:
-        return subprocess.call(cmd)
+        code = subprocess.call(cmd)
     except KeyboardInterrupt:
         return 0
+    if code not in (0, 130, -2):
+        print(f"❌ JupyterLab stopped with status {code} (its message is above); the Redis servers still run: "
+              "`./workbook down` stops them.", file=sys.stderr)  # fmt: skip
+    return code
 
 
 def cmd_fetch(args) -> int:
@@ -291,6 +323,7 @@ def parser() -> argparse.ArgumentParser:
     ep.set_defaults(run=cmd_endpoint)
     lab = sub.add_parser("lab", help="start Redis and open JupyterLab on notebooks/")
     lab.add_argument("--no-browser", action="store_true")
+    lab.add_argument("--port", default=None, help="JupyterLab's port (default 8888)")
     lab.set_defaults(run=cmd_lab)
     test = sub.add_parser("test", help="run the test suite (arguments go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)

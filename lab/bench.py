@@ -143,11 +143,12 @@ def connection_reuse(samples: int = 300):
     """One reused client against a new client (connect, log in, GET, close) per request."""
     s = settings.load()
     reused = clients.client("master", "app", s=s)
+    new_client = clients.factory("master", "app", s=s)  # settings and passwords read once, outside the timer
     rkey = KeySchema.value(KEY)
     CacheAside(SlowDB(delay=0)).get(KEY)
 
-    def fresh():
-        with clients.client("master", "app", s=s) as c:
+    def fresh():  # what an app without a pool does per request: construct, connect, log in, GET, close
+        with new_client() as c:
             c.get(rkey)
 
     return _frame(
@@ -183,6 +184,7 @@ def percentiles(df, unit: str = "us"):
     table = df.groupby("variant", sort=False)["latency_us"].describe(percentiles=[0.5, 0.9, 0.99])
     table = table[["count", "50%", "90%", "99%", "max"]].rename(columns={"50%": "p50", "90%": "p90", "99%": "p99"})
     table[["p50", "p90", "p99", "max"]] = table[["p50", "p90", "p99", "max"]] / scale
+    table["count"] = table["count"].astype(int)
     return table.rename(columns={c: f"{c}_{unit}" for c in ("p50", "p90", "p99", "max")})
 
 

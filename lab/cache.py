@@ -52,10 +52,10 @@ class BadKey(LabError):
     exit_code = 2
 
 
-def validate_key(key: object) -> str:
+def validate_key(key: object, action: str = "looked up") -> str:
     """The key itself, or BadKey with the sentence to show. Any printable Unicode is fine; * ? [ are plain."""
     if not isinstance(key, str) or key.strip() == "":
-        raise BadKey("Type a key first: an empty or blank key cannot be looked up (try test-key).")
+        raise BadKey(f"Type a key first: an empty or blank key cannot be {action} (try test-key).")
     if len(key) > MAX_KEY_LENGTH:
         raise BadKey(f"That key is {len(key)} characters long; keys are limited to {MAX_KEY_LENGTH} characters.")
     bad = [ch for ch in key if unicodedata.category(ch) in ("Cc", "Cs")]
@@ -308,7 +308,7 @@ class CacheAside:
 
     def update(self, key: str, value: str) -> None:
         """Change a record in the database; with invalidation on, its cached copy is removed at once."""
-        validate_key(key)
+        validate_key(key, "updated")
         self.db.update(key, value)
         if self.invalidate_on_write:
             self.invalidate(key)
@@ -317,7 +317,7 @@ class CacheAside:
         """Remove a key's cached copy; True if there was one."""
         import redis
 
-        validate_key(key)
+        validate_key(key, "invalidated")
         try:
             return bool(self.redis.delete(KeySchema.value(key)))
         except (redis.ConnectionError, redis.TimeoutError):

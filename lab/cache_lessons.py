@@ -6,6 +6,7 @@ dicts, or a DataFrame), so the chapter only narrates and shows them.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -74,8 +75,14 @@ def stampede(db: SlowDB, key: str, clients: int = 50, ttl: float = 60) -> list[d
         cache.invalidate(key)
         before = db.reads
         start = time.perf_counter()
+        together = threading.Barrier(clients)  # every lookup starts at once, however slowly threads start
+
+        def look(_: int, cache: CacheAside = cache, together: threading.Barrier = together) -> LookupResult:
+            together.wait(timeout=30)
+            return cache.get(key)
+
         with ThreadPoolExecutor(max_workers=clients) as pool:
-            results = list(pool.map(cache.get, [key] * clients))
+            results = list(pool.map(look, range(clients)))
         rows.append(
             {
                 "protection": {None: "none", "single-flight": "single-flight (in process)", "lock": "SET NX lock"}[

@@ -1,4 +1,10 @@
-"""Checkpoints: a ✅ or a ❌ with the hint that fixes it, shown in the notebook and collected by the report."""
+"""Checkpoints: a ✅ or a ❌ with the hint that fixes it, shown in the notebook and collected by the report.
+
+A checkpoint compares what the chapter measured with something measured in the same run (a hit against the
+raw GET beside it, a miss against its database delay), never with a fixed speed of one machine. A failed
+checkpoint shows its measured figure *and* its hint. Each mark carries a word too: a browser without an emoji
+font shows ✅ and ❌ as the same empty box.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 MIME = "application/vnd.redis-workbook.checkpoint+json"
+MARKS = {True: "✅ pass", False: "❌ fail"}
 
 
 @dataclass(frozen=True)
@@ -19,7 +26,7 @@ class Check:
     hint: str = ""
 
     def line(self) -> str:
-        text = f"{'✅' if self.ok else '❌'} {self.name}"
+        text = f"{MARKS[self.ok]} {self.name}"
         if self.detail:
             text += f" — {self.detail}"
         if not self.ok and self.hint:
@@ -32,7 +39,7 @@ class Check:
         detail = f" — {html.escape(self.detail)}" if self.detail else ""
         return {
             "text/plain": self.line(),
-            "text/html": f'<div style="color:{colour}">{"✅" if self.ok else "❌"} '
+            "text/html": f'<div style="color:{colour}">{MARKS[self.ok]} '
             f"<b>{html.escape(self.name)}</b>{detail}{hint}</div>",
             MIME: asdict(self),
         }

@@ -39,19 +39,39 @@ def client(
     return client_at(port_of(role, s), user, s, **options)
 
 
+def factory(role: str = "master", user: str = "admin", s: settings.Settings | None = None, **options):
+    """A function that builds a new client each call, with settings, passwords and URL read once, now: what an
+    app does per request is then only construct, connect, authenticate, (command), close."""
+    import redis
+
+    from . import endpoint
+
+    s = s or settings.load()
+    if endpoint.is_external(s):
+        address, extra = endpoint.url(role, s), endpoint.options(**options)
+        return lambda: redis.Redis.from_url(address, **extra)
+    kwargs = _options(user, s, options)
+    host, port = s.host, port_of(role, s)
+    return lambda: redis.Redis(host=host, port=port, **kwargs)
+
+
+def _options(user: str, s: settings.Settings, options: dict) -> dict:
+    if user not in USERS:
+        raise LabError(f"Unknown user {user!r}; use 'admin' or 'app'.")
+    options = {**options, **auth(user, s)}
+    options.setdefault("socket_connect_timeout", 1.0)
+    options.setdefault("socket_timeout", 10.0)
+    options.setdefault("decode_responses", True)
+    options.setdefault("retry", no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
+    return {**lean_handshake(), **options}
+
+
 def client_at(port: int, user: str = "admin", s: settings.Settings | None = None, **options) -> redis.Redis:
     """A client for any of the lab's servers (master, replica, a sentinel, a cluster node) by its port."""
     import redis
 
     s = s or settings.load()
-    if user not in USERS:
-        raise LabError(f"Unknown user {user!r}; use 'admin' or 'app'.")
-    options.update(auth(user, s))
-    options.setdefault("socket_connect_timeout", 1.0)
-    options.setdefault("socket_timeout", 10.0)
-    options.setdefault("decode_responses", True)
-    options.setdefault("retry", no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
-    return redis.Redis(host=s.host, port=port, **lean_handshake(), **options)
+    return redis.Redis(host=s.host, port=port, **_options(user, s, options))
 
 
 def auth(user: str, s: settings.Settings | None = None) -> dict[str, str]:

@@ -164,6 +164,19 @@ def status(s: settings.Settings | None = None) -> list[dict]:
     return list(table.values())
 
 
+def slots_served(rows: list[dict]) -> int:
+    """How many of the 16384 hash slots the masters in `status()` rows serve between them."""
+    served = 0
+    for row in rows:
+        if row["role"] != "master" or row.get("failed"):
+            continue
+        for part in row["slots"].split():
+            low, _, high = part.partition("-")
+            if low.isdigit():
+                served += int(high or low) - int(low) + 1
+    return served
+
+
 def slot_owner(slot: int, rows: list[dict] | None = None) -> int | None:
     """The port of the master serving `slot`, from the masters' slot ranges in `status()`."""
     for row in rows or status():

@@ -78,18 +78,22 @@ def clear() -> bool:
     return existed
 
 
-def connect(role: str = "master", **options):
+def options(**given) -> dict:
+    """redis-py options for the external endpoint (longer connect timeout: it is a network hop away)."""
+    from .clients import lean_handshake, no_retry
+
+    given.setdefault("socket_connect_timeout", 3.0)
+    given.setdefault("socket_timeout", 10.0)
+    given.setdefault("decode_responses", True)
+    given.setdefault("retry", no_retry())
+    return {**lean_handshake(), **given}
+
+
+def connect(role: str = "master", **given):
     """A redis-py client for the external endpoint."""
     import redis
 
-    from .clients import lean_handshake, no_retry
-
-    address = url(role)
-    options.setdefault("socket_connect_timeout", 3.0)
-    options.setdefault("socket_timeout", 10.0)
-    options.setdefault("decode_responses", True)
-    options.setdefault("retry", no_retry())
-    return redis.Redis.from_url(address, **lean_handshake(), **options)
+    return redis.Redis.from_url(url(role), **options(**given))
 
 
 def require_local_lab(reason: str) -> None:

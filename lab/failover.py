@@ -153,8 +153,9 @@ def lookups_through_failover(db, key: str = "test-key", every: float = 0.1, time
 
     def look(t0: float, phase: str) -> LookupResult:
         result = cache.get(key)
-        rows.append({"t": round(time.perf_counter() - t0, 2), "phase": phase, "source": result.source,
-                     "cache": result.cache_state, "ms": round(result.elapsed_ms, 1)})  # fmt: skip
+        rows.append({"t": round(time.perf_counter() - t0, 2), "phase": phase, "value": result.value,
+                     "source": result.source, "cache": result.cache_state,
+                     "ms": round(result.elapsed_ms, 1)})  # fmt: skip
         return result
 
     t0 = time.perf_counter()

@@ -105,30 +105,31 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
     master.set(PROBE_KEY, -1)
     seen: dict[int, float] = {}
     polls: list[float] = []
-    wanted = {"value": -1, "event": threading.Event()}
+    wanted = [(-1, threading.Event())]  # (the value awaited, its event): replaced whole, read once per poll
     stop = threading.Event()
 
     def poll() -> None:
         while not stop.is_set():
+            target, event = wanted[0]
             before = time.perf_counter()
             value = replica.get(PROBE_KEY)
             now = time.perf_counter()
             polls.append(now - before)
-            if value is not None and int(value) == wanted["value"] and wanted["value"] not in seen:
-                seen[wanted["value"]] = now
-                wanted["event"].set()
+            if value is not None and int(value) == target and target not in seen:
+                seen[target] = now
+                event.set()
 
     poller = threading.Thread(target=poll, daemon=True, name="replica-poller")
     poller.start()
     rows = []
     try:
         for i in progress(range(samples), desc="time to visible", unit="writes"):
-            wanted["event"] = threading.Event()
-            wanted["value"] = i
+            event = threading.Event()
+            wanted[0] = (i, event)
             sent = time.perf_counter()
             master.set(PROBE_KEY, i)
             acked = time.perf_counter()
-            if not wanted["event"].wait(timeout):
+            if not event.wait(timeout) or i not in seen:
                 continue  # not seen within the timeout: left out, and counted below
             rows.append({"sample": i, "rtt_us": (acked - sent) * 1e6, "visible_us": (seen[i] - sent) * 1e6})
     finally:

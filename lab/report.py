@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import html
+import json
 import os
 import shutil
 import sys
@@ -247,6 +248,36 @@ def _environment() -> dict[str, str]:
     }
 
 
+def _detail_cell(c: checks.Check) -> str:
+    """What was measured, and for a failed checkpoint the fix too: a teacher sees why, a student what to do."""
+    text = html.escape(c.detail)
+    if not c.ok and c.hint:
+        text += f"{'<br>' if text else ''}<small>fix: <code>{html.escape(c.hint)}</code></small>"
+    return text
+
+
+def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> dict:
+    """The report as data (`summary.json`): one entry per checkpoint, with what it measured."""
+    entries = []
+    for r in results:
+        if r.skipped:
+            entries.append({"chapter": r.name, "name": "chapter", "status": "skipped", "detail": r.skipped, "hint": ""})
+            continue
+        if r.error:
+            entries.append({"chapter": r.name, "name": "chapter ran to the end", "status": "fail", "detail": r.error,
+                            "hint": ""})  # fmt: skip
+        entries += [{"chapter": r.name, "name": c.name, "status": "pass" if c.ok else "fail", "detail": c.detail,
+                     "hint": c.hint} for c in r.checks]  # fmt: skip
+    return {
+        "author": author,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "mode": mode,
+        "environment": env,
+        "chapters": [{"name": r.name, "seconds": round(r.seconds, 1), "ok": r.ok} for r in results],
+        "checkpoints": entries,
+    }
+
+
 def _index(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
     esc = html.escape
     passed = sum(r.ok for r in results)
@@ -265,7 +296,7 @@ def _index(results: list[ChapterResult], author: str, mode: str, env: dict[str, 
             rows.append(row(link, "bad", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
         if not r.checks and not r.error:
             rows.append(row(link, "bad", "checkpoints", "no checkpoint was shown"))
-        rows += [row(link, "ok" if c.ok else "bad", c.name, esc(c.detail if c.ok else c.hint)) for c in r.checks]
+        rows += [row(link, "ok" if c.ok else "bad", c.name, _detail_cell(c)) for c in r.checks]
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
         f'<li><a href="{esc(r.html_file)}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
@@ -347,10 +378,13 @@ def build(
         following = kernels.start()
         for number, path in enumerate(paths, 1):
             print(f"[{number}/{len(paths)}] {path.stem} ...", end=" ", flush=True)
-            km, following = following, kernels.start() if number < len(paths) else None
+            km = following
             try:
                 nb, result = _execute(path, km, values, secrets)
             finally:
+                # The next chapter's kernel boots now, while this one is exported and shut down: never
+                # during a chapter, whose timed loops it would slow down.
+                following = kernels.start() if number < len(paths) else None
                 kernels.stop(km)
             _static_widgets(nb)
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
@@ -366,8 +400,11 @@ def build(
                     f"{result.seconds:.1f} s" + (f" — {result.error}" if result.error else ""),
                     flush=True,
                 )
-        index = _index(results, author, "quick" if quick else "class", _environment())
-        (tmp / "index.html").write_text(_redact(index, secrets), encoding="utf-8")
+        env = _environment()
+        mode = "quick" if quick else "class"
+        (tmp / "index.html").write_text(_redact(_index(results, author, mode, env), secrets), encoding="utf-8")
+        data = json.dumps(summary(results, author, mode, env), indent=2, ensure_ascii=False)
+        (tmp / "summary.json").write_text(_redact(data, secrets) + "\n", encoding="utf-8")
         _publish(tmp, target)
     finally:
         kernels.close()

@@ -64,6 +64,15 @@ class Settings:
         return self.home
 
 
+def conf_value(conf: str, directive: str) -> str:
+    """The value a file in `conf/` gives a directive (its last word): e.g. `conf_value("cluster.conf",
+    "cluster-node-timeout")` → "1000". The chapters compare what they measure with these settings."""
+    for line in (CONF_DIR / conf).read_text().splitlines():
+        if line.strip().startswith(directive + " "):
+            return line.split()[-1]
+    raise LabError(f"conf/{conf} sets no {directive}; add it back (see the comments in that file).")
+
+
 def parse_port(text: str, name: str) -> int:
     """A TCP port number from text, or a LabError naming the variable."""
     try:

@@ -35,7 +35,10 @@ def _keyspace(info: dict) -> tuple[int, int]:
 def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
     """SET … EX ttl, then TTL and PTTL sampled on master and replica every `interval` s until the key is gone.
 
-    Rows: t (s since the SET), server, ttl_s (whole seconds, as TTL says), pttl_s (PTTL, ms → s), ideal_s.
+    Rows: t (s since the SET), server, ttl_s (whole seconds, as TTL says), pttl_s (PTTL, ms → s), ideal_s, and
+    error_s: how far from the ideal this sample may honestly be — its own round trip, the SET's round trip
+    (the clock starts when SET returns, the key's TTL when the server ran it), on the replica the time the
+    key took to get there, and PTTL's 1 ms resolution. The attrs hold `set_rtt_s` and `replica_delay_s`.
     """
     import pandas as pd
 
@@ -43,8 +46,12 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
     with clients.explained("master"):
         master, replica = _admin("master"), _admin("replica")
         master.delete(DEMO_KEY)
+        sent = time.perf_counter()
         master.set(DEMO_KEY, "counting down", px=int(ttl * 1000))
         start = time.perf_counter()
+        while not replica.exists(DEMO_KEY) and time.perf_counter() - start < 1.0:
+            pass  # how long the key takes to reach the replica (it counts its TTL from there on Redis < 7)
+        delay = {"master": 0.0, "replica": time.perf_counter() - start}
         rows = []
         steps = int((ttl + slack) / interval) + 1
         for _ in progress(range(steps), desc=f"sampling TTL/PTTL every {interval * 1000:.0f} ms", unit="samples"):
@@ -55,6 +62,7 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
                 pipe.pttl(DEMO_KEY)
                 t = time.perf_counter() - start
                 ttl_s, pttl_ms = pipe.execute()
+                rtt = time.perf_counter() - start - t
                 rows.append(
                     {
                         "t": t,
@@ -62,13 +70,16 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
                         "ttl_s": ttl_s,
                         "pttl_s": pttl_ms / 1000 if pttl_ms >= 0 else pttl_ms,
                         "ideal_s": max(ttl - t, 0.0),
+                        "error_s": rtt + (start - sent) + delay[name] + 0.001,
                     }
                 )
                 gone += ttl_s == -2
             if gone == 2:
                 break
             time.sleep(max(0.0, start + len(rows) / 2 * interval - time.perf_counter()))
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(set_rtt_s=start - sent, replica_delay_s=delay["replica"])
+    return frame
 
 
 def population(

@@ -12,6 +12,7 @@ import html
 import threading
 import time
 import warnings
+import weakref
 
 import ipywidgets as w
 
@@ -67,13 +68,18 @@ def ratio_html(cache: CacheAside) -> str:
 
 
 class CacheForm:
-    """The form: Look up (or Enter) → the result card, Invalidate, history and hit ratio."""
+    """The form: Look up (or Enter) → the result card, Invalidate, history and hit ratio.
+
+    The card always says what is true now: "looking up <key>…" for the whole of a lookup, an error (naming
+    the button pressed) until the next action, a countdown that stops at expiry and when the form closes.
+    """
 
     def __init__(self, cache: CacheAside | None = None):
         self.cache = cache or CacheAside()
         self.history: list[LookupResult] = []
         self.last: LookupResult | None = None
         self.error: str | None = None
+        self.busy: str | None = None  # the key being looked up right now
         self._expires_at: float | None = None
         self.key = w.Text(placeholder="a key, e.g. test-key", description="Key", layout=w.Layout(width="22em"))
         self.lookup_button = w.Button(description="Look up", button_style="primary", icon="search")
@@ -89,6 +95,7 @@ class CacheForm:
         self.widget = w.VBox(
             [w.HBox([self.key, self.lookup_button, self.invalidate_button]), self.card, self.ratio, self.table]
         )
+        self._guard = threading.Lock()  # the ticker thread and the actions never draw over each other
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -101,17 +108,24 @@ class CacheForm:
 
     def lookup(self, key: str) -> LookupResult | None:
         """Look a key up through the cache and show the result."""
-        self.card.value = '<div class="lab-card" style="color:#666;padding:8px">⏳ looking up…</div>'
+        with self._guard:
+            self.busy, self.error, self._expires_at = key, None, None
+            self.card.value = (
+                f'<div class="lab-card lab-busy" style="color:#666;padding:8px">⏳ looking up '
+                f"<b>{html.escape(str(key))}</b>…</div>"
+            )
         try:
             result = self.cache.get(key)
         except LabError as exc:
-            self.error, self.last = str(exc), None
-            self.card.value = card_html(None, self.error)
+            self._show_error("Look up", exc)
             return None
-        self.error, self.last = None, result
-        self.history.append(result)
-        self._expires_at = time.monotonic() + result.ttl if result.ttl else None
-        self._render()
+        finally:
+            self.busy = None
+        with self._guard:
+            self.error, self.last = None, result
+            self.history.append(result)
+            self._expires_at = time.monotonic() + result.ttl if result.ttl else None
+            self._render()
         self._start_ticker()
         return result
 
@@ -120,27 +134,44 @@ class CacheForm:
         try:
             removed = self.cache.invalidate(key)
         except LabError as exc:
-            self.card.value = card_html(None, str(exc))
+            self._show_error("Invalidate", exc)
             return
-        self._expires_at = None
         note = "removed from the cache" if removed else "was not in the cache"
-        self.card.value = f'<div class="lab-card" style="padding:8px">🗑️ <b>{html.escape(key)}</b> {note}.</div>'
+        with self._guard:
+            self.error, self.last, self._expires_at = None, None, None
+            self.card.value = f'<div class="lab-card" style="padding:8px">🗑️ <b>{html.escape(key)}</b> {note}.</div>'
+
+    def _show_error(self, button: str, exc: Exception) -> None:
+        with self._guard:
+            self.error, self.last, self._expires_at = f"{button}: {exc}", None, None
+            self.card.value = card_html(None, self.error)
 
     def _render(self) -> None:
         self.card.value = card_html(self.last, self.error, expires_at=self._expires_at)
         self.ratio.value = ratio_html(self.cache)
         self.table.value = history_html(self.history)
 
+    def _tick(self) -> bool:
+        """Redraw the countdown once; False when there is nothing left to count (expired, or another card)."""
+        with self._guard:
+            if self.busy or self.error or self.last is None or self._expires_at is None:
+                return False
+            self.card.value = card_html(self.last, expires_at=self._expires_at)
+            return time.monotonic() < self._expires_at
+
     def _start_ticker(self) -> None:
-        """Refresh the TTL countdown twice a second while an entry is cached."""
+        """Refresh the TTL countdown twice a second while an entry is cached; the thread ends at expiry, when
+        the card shows something else, and when the form is closed or garbage-collected."""
         if self._ticker and self._ticker.is_alive():
             return
+        ref, stop = weakref.ref(self), self._stop
 
         def tick():
-            while not self._stop.wait(0.5):
-                if self.last is None or self._expires_at is None:
-                    continue
-                self.card.value = card_html(self.last, expires_at=self._expires_at)
+            while not stop.wait(0.5):
+                form = ref()
+                if form is None or form.card.comm is None or not form._tick():
+                    return
+                del form
 
         self._ticker = threading.Thread(target=tick, daemon=True, name="cache-form-ttl")
         self._ticker.start()
@@ -149,6 +180,11 @@ class CacheForm:
         """Stop the countdown and close the widgets."""
         self._stop.set()
         self.widget.close()
+        for part in (self.key, self.lookup_button, self.invalidate_button, self.card, self.ratio, self.table):
+            part.close()
+
+    def __del__(self) -> None:
+        self._stop.set()
 
     def snapshot(self):
         """A static HTML picture of the form's state (the exported report cannot run widgets)."""

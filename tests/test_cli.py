@@ -56,11 +56,11 @@ def test_env_makes_the_workshops_commands_work(lab):
 
 def test_doctor_is_green_on_a_running_lab(lab):
     result = run_lab("doctor")
-    assert "❌" not in result.stdout.replace("❌ Python and venv", ""), result.stdout
-    assert "✅ Replication" in result.stdout and "✅ Password required" in result.stdout
+    assert "❌" not in result.stdout.replace("❌ fail Python and venv", ""), result.stdout
+    assert "✅ pass Replication" in result.stdout and "✅ pass Password required" in result.stdout
 
 
 def test_doctor_gives_the_fix_when_down(lab_home):
     result = run_lab("doctor")
     assert result.returncode == 1
-    assert "❌ master server" in result.stdout and "fix: python -m lab up" in result.stdout
+    assert "❌ fail master server" in result.stdout and "fix: python -m lab up" in result.stdout

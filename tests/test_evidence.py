@@ -1,0 +1,204 @@
+"""Evidence a teacher can trust: the form says what is true, hints that name code run, failed checkpoints
+show their figure and their fix, `./workbook lab` starts where students run it."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+
+import nbformat
+import pytest
+
+import lab
+from lab import __main__ as cli
+from lab import clients, credentials, ports, report
+from lab.cache import CacheAside
+from lab.slowdb import SlowDB
+
+from .conftest import REPO
+
+CALL = re.compile(r"\blab(?:\.\w+)+\([^()]*(?:\([^()]*\)[^()]*)*\)")
+
+
+def _checkpoint_calls():
+    """(chapter, ast.Call) for every checkpoint(...) in every chapter's code (IPython's `!` lines understood)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager()
+    for path in report.find_chapters():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and "checkpoint(" in cell.source:
+                for node in ast.walk(ast.parse(python.transform_cell(cell.source))):
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "checkpoint":
+                        yield path.stem, node
+
+
+def _hints() -> list[tuple[str, str]]:
+    """(chapter, hint) for every checkpoint(...) in every chapter, read from the notebooks' source."""
+    return [
+        (chapter, kw.value.value)
+        for chapter, node in _checkpoint_calls()
+        for kw in node.keywords
+        if kw.arg == "hint" and isinstance(kw.value, ast.Constant)
+    ]
+
+
+def test_every_checkpoint_has_a_hint_and_a_measured_detail():
+    calls = list(_checkpoint_calls())
+    assert len(calls) >= 35
+    for chapter, node in calls:
+        given = {kw.arg for kw in node.keywords}
+        assert "hint" in given, (chapter, ast.unparse(node)[:80])
+        if chapter >= "02":  # the measuring chapters print what each checkpoint saw
+            assert "detail" in given, (chapter, ast.unparse(node)[:80])
+
+
+def test_command_hints_are_commands_the_lab_understands():
+    parts = [part.strip() for _, hint in _hints() for part in re.split(r"&&|;|, then ", hint)]
+    commands = [part for part in parts if part.startswith("python -m lab")]
+    assert commands, "no command hint found: the parser below would check nothing"
+    for command in commands:
+        cli.parser().parse_args(shlex.split(command)[3:])  # exits (fails the test) if the lab would not
+
+
+def test_hints_that_name_code_run(lab_home):
+    calls = [(chapter, call) for chapter, hint in _hints() for call in CALL.findall(hint)]
+    assert len(calls) >= 10, calls
+    lab.up()
+    for chapter, call in calls:
+        if call.startswith("lab.cluster.") and "up()" not in call:
+            lab.cluster.up()
+        try:
+            eval(call, {"lab": lab})  # noqa: S307 - our own hints, from our own notebooks
+        except Exception as exc:  # noqa: BLE001
+            pytest.fail(f"{chapter}: the hint {call!r} raised {type(exc).__name__}: {exc}")
+
+
+def test_a_failed_checkpoint_shows_its_figure_and_its_hint():
+    from lab.checks import Check
+
+    bad = Check("A hit is faster", False, detail="hit 900 µs, raw GET 80 µs", hint="lab.up()")
+    assert "hit 900 µs" in bad.line() and "fix: lab.up()" in bad.line() and bad.line().startswith("❌ fail")
+    html = bad._repr_mimebundle_()["text/html"]
+    assert "hit 900 µs" in html and "lab.up()" in html and "fail" in html
+    cell = report._detail_cell(bad)
+    assert "hit 900 µs" in cell and "lab.up()" in cell
+    assert Check("fine", True, "12 µs").line().startswith("✅ pass")
+
+
+def test_new_client_factory_reads_nothing_per_call(lab, monkeypatch):
+    make = clients.factory("master", "app")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("settings or passwords were read inside the timed request")
+
+    with monkeypatch.context() as m:
+        m.setattr(credentials, "load", no_reading)
+        m.setattr(clients.settings, "load", no_reading)
+        for _ in range(3):
+            with make() as c:
+                assert c.ping()
+
+
+# -- the form ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_cache(lab):
+    return CacheAside(SlowDB(lab.path("form.sqlite3"), delay=0.8), ttl=60)
+
+
+def test_form_says_looking_up_for_the_whole_lookup(slow_cache):
+    from lab.widgets import CacheForm
+
+    form = CacheForm(slow_cache)
+    slow_cache.get("test-key")
+    form.lookup("test-key")  # a cached card, with its countdown ticking
+    seen = []
+    worker = threading.Thread(target=form.lookup, args=("sku-0007",))
+    worker.start()
+    time.sleep(0.05)
+    while worker.is_alive():
+        seen.append(form.card.value)
+        time.sleep(0.1)
+    worker.join()
+    assert len(seen) >= 5
+    assert all("looking up" in card and "sku-0007" in card for card in seen[:-1]), seen
+    assert "sku-0007" in form.card.value and "slow_db" in form.card.value
+    form.close()
+
+
+def test_form_error_names_the_button_and_stays(slow_cache):
+    from lab.widgets import CacheForm
+
+    form = CacheForm(slow_cache)
+    form.lookup("test-key")
+    form.invalidate("")
+    assert "Invalidate" in form.card.value and "cannot be invalidated" in form.card.value
+    time.sleep(1.2)  # two ticks of the countdown: the error is still what the card says
+    assert "Invalidate" in form.card.value and "lab-error" in form.card.value
+    form.lookup("")
+    assert "Look up" in form.card.value and "cannot be looked up" in form.card.value
+    form.close()
+
+
+def test_countdown_stops_at_expiry_and_when_the_form_closes(lab):
+    from lab.widgets import CacheForm
+
+    form = CacheForm(CacheAside(SlowDB(lab.path("form.sqlite3"), delay=0), ttl=1))
+    form.cache.invalidate("test-key")
+    form.lookup("test-key")
+    time.sleep(2.2)
+    assert "expired" in form.card.value and not form._ticker.is_alive()
+    form.cache.ttl = 60
+    form.cache.invalidate("test-key")
+    form.lookup("test-key")
+    assert form._ticker.is_alive()
+    form.close()
+    time.sleep(0.7)
+    assert not form._ticker.is_alive()
+
+
+# -- ./workbook lab ------------------------------------------------------------------------------------
+
+
+def test_lab_starts_jupyter_as_root_on_a_chosen_port_without_alarming_warnings(lab):
+    port = ports.free_ports(1)[0]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "lab", "--no-browser", "--port", str(port)], cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if f"http://127.0.0.1:{port}/lab?token=" in line:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    text = "".join(lines)
+    assert f"http://127.0.0.1:{port}/lab?token=" in text, text
+    for alarming in ("Warning", "Running as root", "without encryption", "deprecated", "Traceback"):
+        assert alarming not in text, text
+
+
+def test_lab_on_a_taken_port_is_one_sentence(lab):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = held.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "lab", "lab", "--no-browser", "--port", str(port)], cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1 and f"Port {port}" in done.stderr and "--port" in done.stderr
+    assert "Traceback" not in done.stderr
