@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
-from .errors import LabError, UsageError
+from .errors import LabError, UsageError, redis_sentence
 
 
 def _print_status(rows) -> None:
@@ -24,10 +25,17 @@ def _print_status(rows) -> None:
         )
 
 
+def _print_notes(rows) -> None:
+    for note in getattr(rows, "notes", []):
+        print(note)
+
+
 def cmd_up(args) -> int:
     from . import servers
 
-    _print_status(servers.up(args.ports))
+    rows = servers.up(args.ports)
+    _print_status(rows)
+    _print_notes(rows)
     if args.sentinel:
         from . import sentinel
 
@@ -51,6 +59,8 @@ def cmd_down(args) -> int:
 
     stopped = servers.down()
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    for problem in stopped.problems:
+        print(f"⚠️ {problem}", file=sys.stderr)
     return 0
 
 
@@ -67,6 +77,7 @@ def cmd_status(args) -> int:
     except LabError as exc:
         print(f"binary   ❌ {exc}")
     _print_status(rows)
+    _print_notes(rows)
     if sentinels:
         _print_sentinels(sentinels)
     return 0
@@ -146,11 +157,15 @@ def cmd_lab(args) -> int:
 
 
 def cmd_fetch(args) -> int:
+    from . import settings
     from .cache import CacheAside, validate_key
 
     validate_key(args.key)  # bad keys fail before anything connects
-    if args.ttl is not None and args.ttl <= 0:
-        raise UsageError(f"--ttl {args.ttl} must be a positive number of seconds.")
+    if args.ttl is not None:
+        try:
+            settings.check_seconds("--ttl", args.ttl, *settings.TTL_RANGE)
+        except LabError as exc:
+            raise UsageError(str(exc)) from None
     result = CacheAside(ttl=args.ttl).get(args.key)
     if result.warning:
         print(f"⚠️ {result.warning}", file=sys.stderr)
@@ -238,6 +253,8 @@ def cmd_cluster(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    if not rows:
+        print("no cluster yet: `python -m lab cluster up` starts one")
     for r in rows:
         follows = f"replica of {r['master_port']}" if r["role"] == "replica" else f"slots {r['slots']}"
         print(f"node {r['port']:<5}  {r['state']:4}  {r['role'] or '':8} {follows if r['role'] else ''}")
@@ -331,9 +348,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupted(signum, frame) -> None:  # noqa: ARG001 - signal's signature
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: nothing half-started is left running
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         return args.run(args)
     except UsageError as exc:
@@ -344,8 +366,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"❌ {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: stopped cleanly (nothing half-started is left running)", file=sys.stderr)
         return 130
+    except Exception as exc:
+        sentence = redis_sentence(exc)
+        if sentence is None:
+            raise
+        print(f"❌ {sentence}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -46,6 +46,18 @@ class KeySchema:
         return f"{cls.PREFIX}\x1flock:{key}"
 
 
+def _why_unavailable(cause: Exception) -> str:
+    """The cause of a cache failure, in a few words a student can act on."""
+    import redis
+
+    if isinstance(cause, redis.TimeoutError):
+        return "Redis does not answer (hung or busy: stopped, or running a long script)"
+    if isinstance(cause, redis.ConnectionError) and not isinstance(cause, redis.BusyLoadingError):
+        return "Redis is unreachable (not running?)"
+    first = str(cause).split("\n")[0][:120]
+    return f"Redis refused the cache's command ({type(cause).__name__}: {first})"
+
+
 class BadKey(LabError):
     """A key the lookup refuses (empty, too long, control characters)."""
 
@@ -79,17 +91,6 @@ class LookupResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-# Release the lock only if it is still ours (another caller may hold it after ours expired), and store
-# the value in the same round trip.
-_STORE_AND_UNLOCK = """
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return 1
-"""
-
-_UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 STAMPEDE_MODES = ("single-flight", "lock", None)
@@ -150,11 +151,9 @@ class CacheAside:
         s = settings.load()
         self.db = db or SlowDB()
         self.redis = client or clients.client("master", "app", s=s, socket_timeout=2.0)
-        self.ttl = float(s.cache_ttl if ttl is None else ttl)
-        self.negative_ttl = float(negative_ttl)
-        if self.ttl <= 0 or self.negative_ttl <= 0 or ttl_jitter < 0:
-            raise LabError("TTLs must be positive (and the jitter 0 or more); e.g. ttl=60, negative_ttl=5.")
-        self.ttl_jitter = float(ttl_jitter)
+        self.ttl = settings.check_seconds("ttl", s.cache_ttl if ttl is None else ttl, *settings.TTL_RANGE)
+        self.negative_ttl = settings.check_seconds("negative_ttl", negative_ttl, *settings.TTL_RANGE)
+        self.ttl_jitter = settings.check_seconds("ttl_jitter", ttl_jitter, 0.0, 1.0)
         if stampede_protection not in STAMPEDE_MODES:
             raise LabError(
                 f"stampede_protection={stampede_protection!r}: use one of {', '.join(map(repr, STAMPEDE_MODES))}."
@@ -176,16 +175,20 @@ class CacheAside:
         start = time.perf_counter()
         try:
             value, pttl = self._read(KeySchema.value(key))
-        except (redis.ConnectionError, redis.TimeoutError):
-            return self._without_redis(key, start)
+        except redis.AuthenticationError:
+            raise  # a refused login is the lab's set-up, not a passing fault: the caller explains it
+        except redis.RedisError as exc:  # down, hung, busy, loading, read-only, out of memory...
+            return self._without_redis(key, start, exc)
         if value is not None:
             self.hits += 1
             return self._result(key, value, "cache", pttl, start, "hit")
         self.misses += 1
         try:
             return self._load(key, start)
-        except (redis.ConnectionError, redis.TimeoutError):
-            return self._without_redis(key, start)
+        except redis.AuthenticationError:
+            raise
+        except redis.RedisError as exc:
+            return self._without_redis(key, start, exc)
 
     def _read(self, rkey: str) -> tuple[str | None, int]:
         """GET and PTTL in one round trip: both commands sent in one write, then both replies read.
@@ -228,14 +231,34 @@ class CacheAside:
         stored = value if value is not None else NOT_FOUND
         if value is None and not self.cache_not_found:
             if token:
-                self.redis.eval(_UNLOCK, 1, KeySchema.lock(key), token)
+                self._store_and_unlock(key, None, 0, token)
             return stored, 0
-        ttl_ms = int(self._ttl_for(value) * 1000)
-        if token:  # store and release our lock in one round trip
-            self.redis.eval(_STORE_AND_UNLOCK, 2, KeySchema.value(key), KeySchema.lock(key), stored, ttl_ms, token)
+        ttl_ms = max(1, int(self._ttl_for(value) * 1000))
+        if token:
+            self._store_and_unlock(key, stored, ttl_ms, token)
         else:
             self.redis.set(KeySchema.value(key), stored, px=ttl_ms)
         return stored, ttl_ms
+
+    def _store_and_unlock(self, key: str, stored: str | None, ttl_ms: int, token: str) -> None:
+        """Store the value and release our lock — only if it is still ours: another lookup may hold it since
+        ours expired. WATCH the lock, check it, then MULTI/EXEC: EXEC fails if the lock changed meanwhile."""
+        import redis
+
+        lock = KeySchema.lock(key)
+        with self.redis.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(lock)
+                ours = pipe.get(lock) == token
+                pipe.multi()
+                if stored is not None:
+                    pipe.set(KeySchema.value(key), stored, px=ttl_ms)
+                if ours:
+                    pipe.delete(lock)
+                pipe.execute()
+            except redis.WatchError:  # the lock changed hands between GET and EXEC: not ours to release
+                if stored is not None:
+                    self.redis.set(KeySchema.value(key), stored, px=ttl_ms)
 
     def _load_with_lock(self, key: str, start: float) -> LookupResult:
         """Across processes: the first miss takes a short lock (SET NX PX); the others wait for its answer."""
@@ -248,7 +271,7 @@ class CacheAside:
         locked, value, pttl = pipe.execute()
         if value is not None:
             if locked:
-                self.redis.eval(_UNLOCK, 1, KeySchema.lock(key), token)
+                self._store_and_unlock(key, None, 0, token)
             return self._result(key, value, "cache", pttl, start, "hit after waiting")
         if not locked:
             waited = self._wait_for_other(key, start, lock_ms / 1000)
@@ -276,7 +299,7 @@ class CacheAside:
             return self.ttl * (1 + self._rng.uniform(0, self.ttl_jitter))
         return self.ttl
 
-    def _without_redis(self, key: str, start: float) -> LookupResult:
+    def _without_redis(self, key: str, start: float, cause: Exception) -> LookupResult:
         self.unavailable += 1
         value = self.db.read(key)
         return LookupResult(
@@ -287,8 +310,8 @@ class CacheAside:
             (time.perf_counter() - start) * 1000,
             "unavailable",
             found=value is not None,
-            warning="Redis is unreachable: this answer came from the database (slow). "
-            "The cache is used again by itself as soon as Redis is back (`lab.up()`).",
+            warning=f"{_why_unavailable(cause)}: this answer came from the database (slow). "
+            "The cache is used again by itself as soon as Redis answers (`lab.up()`).",
         )
 
     @staticmethod

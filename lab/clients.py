@@ -86,7 +86,12 @@ def anonymous(role: str = "master", s: settings.Settings | None = None) -> redis
 
     s = s or settings.load()
     return redis.Redis(
-        host=s.host, port=port_of(role, s), socket_connect_timeout=1.0, retry=no_retry(), **lean_handshake()
+        host=s.host,
+        port=port_of(role, s),
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+        retry=no_retry(),
+        **lean_handshake(),
     )
 
 

@@ -23,18 +23,19 @@ PORTS_FILE = "cluster-ports.json"
 FORM_TIMEOUT = 30.0
 
 
-def ports(s: settings.Settings | None = None) -> list[int]:
+def ports(s: settings.Settings | None = None, choose: bool = True) -> list[int]:
     """The nodes' ports: LAB_CLUSTER_PORTS, else six free ones chosen once and remembered (each node also
-    listens on its port + 10000, the cluster bus)."""
-    found = port_group("LAB_CLUSTER_PORTS", SIZE, PORTS_FILE, "7001,7002,7003,7004,7005,7006", plus=10000)
-    if max(found) > 55535:
+    listens on its port + 10000, the cluster bus); with `choose=False`, [] when none was chosen yet."""
+    found = port_group("LAB_CLUSTER_PORTS", SIZE, PORTS_FILE, "7001,7002,7003,7004,7005,7006", plus=10000,
+                       choose=choose)  # fmt: skip
+    if found and max(found) > 55535:
         raise LabError("LAB_CLUSTER_PORTS: cluster ports must be 55535 or less (each node also uses its port + 10000).")
     return found
 
 
-def nodes(s: settings.Settings | None = None) -> list[servers.Node]:
+def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[servers.Node]:
     s = s or settings.load()
-    return [servers.Node(f"cluster-{port}", port, s.home, conf="cluster") for port in ports(s)]
+    return [servers.Node(f"cluster-{port}", port, s.home, conf="cluster") for port in ports(s, choose)]
 
 
 def connect(port: int, user: str = "admin", s: settings.Settings | None = None, **options):
@@ -130,9 +131,10 @@ def status(s: settings.Settings | None = None) -> list[dict]:
     import redis
 
     s = s or settings.load()
+    known = ports(s, choose=False)  # a status chooses nothing: no cluster yet, no rows
     table: dict[int, dict] = {p: {"port": p, "state": "down", "role": None, "slots": "", "master_port": None, "link": None}
-                              for p in ports(s)}  # fmt: skip
-    for port in ports(s):
+                              for p in known}  # fmt: skip
+    for port in known:
         try:
             with connect(port, s=s, socket_connect_timeout=0.3) as c:
                 raw = c.execute_command("CLUSTER", "NODES")
@@ -218,8 +220,8 @@ def moved_for_plain_client(key: str) -> tuple[int, str | None]:
 def down() -> list[str]:
     """Stop the nodes and forget the cluster (its files and keys): the next `cluster up` creates it anew."""
     s = settings.load()
-    stopped = [node.role for node in nodes(s) if servers.stop_by_pid(node)]
-    for node in nodes(s):
+    stopped = [node.role for node in nodes(s, choose=False) if servers.stop_by_pid(node)]
+    for node in nodes(s, choose=False):
         shutil.rmtree(node.data_dir, ignore_errors=True)
     return stopped
 
@@ -235,7 +237,10 @@ def kill_master_and_time(slot_key: str = "cache:test-key", timeout: float = 30.0
     slot = rc.keyslot(slot_key)
     owner = rc.get_node_from_key(slot_key)
     node = next(n for n in nodes(s) if n.port == owner.port)
-    servers.kill_pid(servers.pid_of(node))
+    pid = servers.pid_of(node)
+    if pid is None:
+        raise LabError(f"The cluster node on port {owner.port} is not running; `python -m lab cluster up` restarts it.")
+    servers.kill_pid(pid)
     killed = time.perf_counter()
     refused = 0
     while time.perf_counter() - killed < timeout:

@@ -12,12 +12,12 @@ Three Redis users exist on both servers:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LabError
+from .private import private_dir, write_private
 
 FILE = "credentials.json"
 ADMIN_USER = "default"
@@ -33,7 +33,10 @@ SENTINEL_RULES = (
 # What the cache-aside lookup needs, and nothing more (no KEYS/SCAN, no FLUSH*, no CONFIG, no admin).
 APP_COMMANDS = (
     "+get", "+set", "+del", "+unlink", "+exists", "+ttl", "+pttl", "+expire", "+pexpire",
-    "+ping", "+auth", "+hello", "+echo", "+eval",
+    "+ping", "+auth", "+hello", "+echo",
+    # the stampede lock's owner-checked release: WATCH the lock, then MULTI/EXEC (no scripts: EVAL would let
+    # any student run a loop that blocks everyone's lookups)
+    "+watch", "+unwatch", "+multi", "+exec", "+discard",
     # what a cluster-aware client needs to find its way (the cluster chapter): topology, command table
     "+cluster|slots", "+cluster|shards", "+command", "+readonly",
 )  # fmt: skip
@@ -73,14 +76,17 @@ def load_or_create(home: Path) -> Credentials:
     if not isinstance(data, dict):
         raise LabError(f"{path} is damaged; delete it and run `python -m lab down` then `python -m lab up`.")
     fields = ("admin", "app", "replication", "sentinel")
-    missing = [f for f in fields if not isinstance(data.get(f), str)]
+    wrong = [f for f in fields if f in data and not (isinstance(data[f], str) and data[f])]
+    if wrong:  # never replaced silently: running servers still use the passwords that were there
+        raise LabError(
+            f"{path} is damaged (field {wrong[0]!r} is not a password). Restore it from a copy, or start afresh: "
+            f"`python -m lab down` (it finds the servers without passwords), delete the file, `python -m lab up`."
+        )
+    missing = [f for f in fields if f not in data]  # a password a newer lab needs: added, the others kept
     if missing:
         data.update({f: _new_password() for f in missing})
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
+        private_dir(home)
+        write_private(path, json.dumps(data))
     return Credentials(*(data[f] for f in fields))
 
 

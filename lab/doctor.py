@@ -7,6 +7,7 @@ import sys
 from . import binaries, credentials, platform, settings
 from .checks import Check
 from .errors import LabError
+from .private import too_open
 
 
 def _python() -> Check:
@@ -39,13 +40,19 @@ def _home(s: settings.Settings) -> Check:
 
 
 def _servers(s: settings.Settings) -> list[Check]:
-    from .servers import status
+    from .servers import status, topology_problem
 
     checks = []
     rows = status()
     for row in rows:
         if row.state == "up":
             checks.append(Check(f"{row.role} server", True, f"port {row.port}, pid {row.pid}, Redis {row.version}"))
+        elif row.state == "hung":
+            checks.append(
+                Check(f"{row.role} server", False, f"port {row.port} does not answer (hung or busy)",
+                      f"kill -CONT {row.pid}   (if you stopped it), else: python -m lab down && python -m lab up"
+                      if row.pid else "python -m lab down && python -m lab up")
+            )  # fmt: skip
         elif row.state == "foreign":
             checks.append(
                 Check(
@@ -62,7 +69,19 @@ def _servers(s: settings.Settings) -> list[Check]:
         checks.append(
             Check("Replication", replica.link_status == "up", f"replica link {replica.link_status}", "python -m lab up")
         )
+    if all(r.state == "up" for r in rows):
+        problem = topology_problem(rows)
+        checks.append(Check("One master, one replica", problem is None, problem or "master → replica",
+                            "python -m lab up"))  # fmt: skip
     return checks
+
+
+def _privacy(s: settings.Settings) -> Check:
+    exposed = too_open(s.home)
+    detail = (
+        f"{len(exposed)} path(s) readable by other users, e.g. {exposed[0]}" if exposed else "0700 folder, 0600 files"
+    )
+    return Check("State directory private", not exposed, detail, "python -m lab up   (repairs the modes)")
 
 
 def _auth(s: settings.Settings) -> list[Check]:
@@ -76,7 +95,7 @@ def _auth(s: settings.Settings) -> list[Check]:
         required = False
     except redis.AuthenticationError:
         required = True
-    except redis.ConnectionError:
+    except (redis.ConnectionError, redis.TimeoutError):
         return []
     checks = [
         Check(
@@ -113,7 +132,12 @@ def run() -> list[Check]:
         _binary("redis-cli", s.redis_cli),
         _home(s),
     ]
-    checks += _servers(s)
-    if (s.home / credentials.FILE).exists():
+    rows_up = False
+    if s.home.exists():
+        checks.append(_privacy(s))
+        server_checks = _servers(s)
+        checks += server_checks
+        rows_up = all(c.ok for c in server_checks if c.name.endswith(" server"))
+    if rows_up and (s.home / credentials.FILE).exists():
         checks += _auth(s)
     return checks

@@ -13,8 +13,9 @@ import os
 import re
 from pathlib import Path
 
-from . import settings
+from . import processes, settings
 from .errors import LabError
+from .private import write_private
 
 FILE = "endpoint.url"
 VARIABLE = "LAB_REDIS_URL"
@@ -52,8 +53,37 @@ def is_external(s: settings.Settings | None = None) -> bool:
 
 
 def redact(address: str) -> str:
-    """The URL without its password: `redis://user:***@host:port/0`."""
-    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", address)
+    """The URL without its password, in every form redis-py reads one: `user:pass@`, a password holding `@`
+    or `:` (redis-py, like urllib, splits at the last `@` and the first `:`), and `?password=`."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "", address
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{hostport}" if colon else f"***@{hostport}"
+    tail = re.sub(r"(?i)([?&;]password=)[^&#;]*", r"\1***", tail)
+    return f"{scheme}{sep}{netloc}{tail}"
+
+
+def passwords(address: str | None) -> list[str]:
+    """Every password a URL carries (as written and decoded), for the report to scrub."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    if not address:
+        return []
+    found: list[str] = []
+    try:
+        parts = urlsplit(address)
+        if parts.password:
+            found.append(parts.password)
+        for value in parse_qs(parts.query).get("password", []):
+            found.append(value)
+    except ValueError:
+        pass
+    return [p for secret in found for p in {secret, unquote(secret)} if p]
 
 
 def save(address: str) -> Path:
@@ -64,10 +94,13 @@ def save(address: str) -> Path:
         )
     s = settings.load()
     s.ensure_home()
+    if processes.lab_servers(s.home):
+        raise LabError(
+            "The lab's own servers are running: one lab, one Redis. Stop them first with `python -m lab down`, "
+            "then run `python -m lab endpoint set` again."
+        )
     path = _file(s)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(address + "\n")
+    write_private(path, address + "\n")
     return path
 
 

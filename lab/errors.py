@@ -17,6 +17,23 @@ class UsageError(LabError):
     exit_code = 2
 
 
+def redis_sentence(exc: BaseException) -> str | None:
+    """One sentence for a redis-py error that reached the top (a server went away or hung mid-command), or
+    None if `exc` is not one."""
+    redis = sys.modules.get("redis")
+    if redis is None or not isinstance(exc, redis.RedisError):
+        return None
+    if isinstance(exc, redis.AuthenticationError):
+        return "A lab server refused the lab's password (another program on its port?); run `python -m lab doctor`."
+    if isinstance(exc, redis.TimeoutError):
+        return ("A lab server stopped answering during this command (hung or busy); `python -m lab status` says "
+                "which, and `python -m lab down` then `python -m lab up` restarts the lab.")  # fmt: skip
+    if isinstance(exc, redis.ConnectionError):
+        return ("A lab server went away during this command (was `python -m lab down` run?); start the lab with "
+                "`python -m lab up` (or `lab.up()`) and run it again.")  # fmt: skip
+    return f"Redis refused a command ({str(exc).splitlines()[0][:160]}); `python -m lab doctor` checks the lab."
+
+
 def install_notebook_handler() -> None:
     """In IPython, show a LabError as its sentence instead of a traceback."""
     if "IPython" not in sys.modules:  # plain Python: nothing to do, and no slow import
@@ -27,7 +44,12 @@ def install_notebook_handler() -> None:
     if shell is None:
         return
 
-    def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
-        print(f"{'⏭️' if etype.__name__ == 'ChapterSkipped' else '❌'} {value}")
+    import redis
 
-    shell.set_custom_exc((LabError,), _show)
+    def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
+        if issubclass(etype, LabError):
+            print(f"{'⏭️' if etype.__name__ == 'ChapterSkipped' else '❌'} {value}")
+        else:  # a server went away or hung in the middle of a cell: one sentence, not a redis-py traceback
+            print(f"❌ {redis_sentence(value)}")
+
+    shell.set_custom_exc((LabError, redis.RedisError), _show)

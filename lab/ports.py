@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import settings
 from .errors import LabError
+from .private import write_private
 
 
 def port_taken(port: int) -> bool:
@@ -51,9 +52,12 @@ def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[i
     raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
 
 
-def port_group(variable: str, count: int, remembered: str, example: str, plus: int = 0) -> list[int]:
+def port_group(
+    variable: str, count: int, remembered: str, example: str, plus: int = 0, choose: bool = True
+) -> list[int]:
     """Ports for a group of nodes (sentinels, cluster nodes): from `variable`, else remembered in the
-    state directory, else `count` free ones (then remembered, so that later commands find them)."""
+    state directory, else `count` free ones (then remembered, so that later commands find them). With
+    `choose=False` (status, down: commands that only read) nothing is chosen or written: [] if none is known."""
     s = settings.load()
     raw = os.environ.get(variable)
     if raw:
@@ -66,9 +70,11 @@ def port_group(variable: str, count: int, remembered: str, example: str, plus: i
         return [int(p) for p in json.loads(path.read_text())]
     except (OSError, ValueError, TypeError):
         pass
+    if not choose:
+        return []
     found = free_ports(count, plus=plus, avoid=(s.master_port, s.replica_port))
     s.ensure_home()
-    path.write_text(json.dumps(found) + "\n")
+    write_private(path, json.dumps(found) + "\n")
     return found
 
 

@@ -9,6 +9,7 @@ temporary folder and moved into place at the end: an interrupted run never leave
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import html
 import json
@@ -142,18 +143,13 @@ def _static_widgets(nb) -> None:
 
 def _secrets() -> tuple[str, ...]:
     """Every password the report must never show: the lab's, and an external endpoint's."""
-    from urllib.parse import unquote, urlparse
-
     from . import endpoint
 
     s = settings.load()
     found = list(credentials.load(s.home).values()) if (s.home / credentials.FILE).exists() else []
     for role in ("master", "replica"):
-        address = endpoint.url(role, s)
-        password = urlparse(address).password if address else None
-        if password:
-            found += [password, unquote(password)]
-    return tuple(p for p in found if p)
+        found += endpoint.passwords(endpoint.url(role, s))
+    return tuple(sorted({p for p in found if p}, key=len, reverse=True))  # longest first: no partial leftovers
 
 
 def _redact(text: str, secrets: tuple[str, ...]) -> str:
@@ -181,10 +177,15 @@ class _Kernels:
         return km
 
     def stop(self, km, now: bool = False) -> None:
-        if km.has_kernel:
-            km.shutdown_kernel(now=now)
-        if km in self._live:
-            self._live.remove(km)
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=now)
+        except Exception:  # noqa: BLE001 - an interrupted kernel may be half gone: end it, say nothing
+            with contextlib.suppress(Exception):
+                km.shutdown_kernel(now=True)
+        finally:
+            if km in self._live:
+                self._live.remove(km)
 
     def close(self) -> None:
         for km in list(self._live):

@@ -21,9 +21,10 @@ PORTS_FILE = "sentinel-ports.json"
 DISCOVERY_TIMEOUT = 15.0
 
 
-def ports(s: settings.Settings | None = None) -> list[int]:
-    """The sentinels' ports: LAB_SENTINEL_PORTS, else a free trio chosen once and remembered."""
-    return port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382")
+def ports(s: settings.Settings | None = None, choose: bool = True) -> list[int]:
+    """The sentinels' ports: LAB_SENTINEL_PORTS, else a free trio chosen once and remembered (not chosen
+    when `choose` is False: a command that only reads writes nothing)."""
+    return port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382", choose=choose)
 
 
 def started_once(s: settings.Settings | None = None) -> bool:
@@ -31,9 +32,9 @@ def started_once(s: settings.Settings | None = None) -> bool:
     return any((s or settings.load()).home.glob("sentinel-*.runtime.conf"))
 
 
-def nodes(s: settings.Settings | None = None) -> list[servers.Node]:
+def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[servers.Node]:
     s = s or settings.load()
-    return [servers.Node(f"sentinel-{i}", port, s.home, conf="sentinel") for i, port in enumerate(ports(s), 1)]
+    return [servers.Node(f"sentinel-{i}", port, s.home, conf="sentinel") for i, port in enumerate(ports(s, choose), 1)]
 
 
 def connect(port: int, s: settings.Settings | None = None, **options):
@@ -129,7 +130,7 @@ def status(s: settings.Settings | None = None) -> list[dict]:
 def down() -> list[str]:
     """Stop the sentinels."""
     s = settings.load()
-    return [node.role for node in nodes(s) if servers.stop_by_pid(node)]
+    return [node.role for node in nodes(s, choose=False) if servers.stop_by_pid(node)]
 
 
 def client_factory(user: str = "admin", **options):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import binaries, credentials, endpoint, ports, settings
+from . import binaries, credentials, endpoint, ports, processes, settings
 from .clients import ROLES, client, port_of
 from .errors import LabError
+from .private import UMASK, private_dir, repair, write_private
 
 START_TIMEOUT = 10.0
 LINK_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 POLL = 0.002
 BIN_DIR = "bin"
 BIN_MARKER = binaries.LAB_BIN_MARKER
@@ -67,7 +67,7 @@ class ServerStatus:
 
     role: str
     port: int
-    state: str  # "up", "down" or "foreign" (something else holds the port)
+    state: str  # "up", "down", "hung" (it holds its port but does not answer) or "foreign" (another program)
     pid: int | None = None
     version: str | None = None
     binary: str | None = None
@@ -76,6 +76,7 @@ class ServerStatus:
     master_repl_offset: int | None = None
     slave_repl_offset: int | None = None
     connected_replicas: int | None = None
+    master_port: int | None = None  # the port a replica follows
     log: str | None = None
 
     def as_dict(self) -> dict:
@@ -83,14 +84,24 @@ class ServerStatus:
 
 
 class StatusRows(list):
-    """`status()`/`up()` rows: a list, shown as one line per server (a table in a notebook)."""
+    """`status()`/`up()` rows: a list, shown as one line per server (a table in a notebook), then any note
+    (what `up` had to do, a topology problem)."""
+
+    notes: list[str]
+
+    def __init__(self, rows=(), notes: list[str] | None = None):
+        super().__init__(rows)
+        self.notes = list(notes or [])
 
     def __repr__(self) -> str:
         return "\n".join(
-            f"{r.role}: {r.state} on port {r.port}"
-            + (f", Redis {r.version}, pid {r.pid}" if r.state == "up" else "")
-            + (f", link {r.link_status}" if r.link_status else "")
-            for r in self
+            [
+                f"{r.role}: {r.state} on port {r.port}"
+                + (f", Redis {r.version}, pid {r.pid}" if r.state == "up" else "")
+                + (f", link {r.link_status}" if r.link_status else "")
+                for r in self
+            ]
+            + self.notes
         )
 
     def _repr_html_(self) -> str:
@@ -100,7 +111,8 @@ class StatusRows(list):
             f"<td>{r.actual_role or ''}</td><td>{r.link_status or ''}</td></tr>"
             for r in self
         )
-        return f"<table>{head}{body}</table>"
+        notes = "".join(f"<p>{note}</p>" for note in self.notes)
+        return f"<table>{head}{body}</table>{notes}"
 
 
 def nodes(s: settings.Settings) -> dict[str, Node]:
@@ -135,17 +147,20 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
     return "\n".join(lines) + "\n"
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
-
-
 @contextmanager
-def _locked(home: Path) -> Iterator[None]:
-    """One lifecycle operation at a time for this state directory (other notebooks, terminals wait)."""
-    with open(home / "lab.lock", "w") as f:
+def _locked(home: Path, required: bool = True) -> Iterator[None]:
+    """One lifecycle operation at a time for this state directory (other notebooks, terminals wait). Where
+    the directory cannot be written, `down` (required=False) goes on without the lock: stopping comes first."""
+    try:
+        f = os.fdopen(os.open(home / "lab.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w")
+    except OSError as exc:
+        if required:
+            raise LabError(
+                f"The state directory {home} is not writable ({exc.strerror}); set LAB_HOME to a folder you own."
+            ) from None
+        yield
+        return
+    with f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -154,14 +169,17 @@ def _locked(home: Path) -> Iterator[None]:
 
 
 FOREIGN = "foreign"
+HUNG = "hung"
+PROBE_TIMEOUT = 2.0  # seconds a server may take to answer INFO before it is called hung
 
 
 def probe(node: Node, s: settings.Settings) -> dict | str | None:
-    """INFO of the lab's server on `node.port`; None if nothing listens; FOREIGN if another program does."""
+    """INFO of the lab's server on `node.port`; None if nothing listens; FOREIGN if another program does;
+    HUNG if it accepts connections but does not answer (stopped with SIGSTOP, or busy running a script)."""
     import redis
 
     try:
-        c = client(node.role, s=s, socket_connect_timeout=0.5, socket_timeout=2.0)
+        c = client(node.role, s=s, socket_connect_timeout=0.5, socket_timeout=PROBE_TIMEOUT)
         with c:
             pipe = c.pipeline(transaction=False)
             pipe.info("server")
@@ -171,48 +189,34 @@ def probe(node: Node, s: settings.Settings) -> dict | str | None:
         return None if not ports.port_taken(node.port) else FOREIGN
     except redis.BusyLoadingError:
         return {"loading": True}
-    except (redis.AuthenticationError, redis.ResponseError):
+    except redis.TimeoutError:  # the kernel accepted the connection, nobody answered: ours, stopped or busy?
+        return HUNG if pid_of(node) is not None else FOREIGN
+    except redis.ResponseError as exc:
+        return HUNG if str(exc).startswith("BUSY") and pid_of(node) is not None else FOREIGN
+    except redis.AuthenticationError:
         return FOREIGN
-    except (redis.ConnectionError, redis.TimeoutError):
+    except redis.ConnectionError:
         return FOREIGN if ports.port_taken(node.port) else None
     if Path(str(server.get("config_file", ""))).resolve() != node.runtime_conf.resolve():
         return FOREIGN  # the same password would be a coincidence, but another state directory is not ours
     return {**server, **replication}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead, only not yet reaped
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        try:
-            return subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True).stdout
-        except OSError:
-            return ""
-
-
 def pid_of(node: Node) -> int | None:
-    """The pid in the node's pid file if that process is still this node's redis-server; a stale file is removed."""
+    """The pid of `node`'s redis-server: from its pid file if that process is really it, else found among the
+    processes (a pid file lost or stale); a stale pid file is removed."""
     try:
         pid = int(node.pid_file.read_text().strip())
     except (OSError, ValueError):
-        return None
-    if _alive(pid) and str(node.runtime_conf) in _command_line(pid):
+        pid = None
+    if processes.is_lab_server(pid, node.runtime_conf):
         return pid
-    node.pid_file.unlink(missing_ok=True)  # stale: a crash, a kill -9, a reboot
-    return None
+    if pid is not None:
+        try:
+            node.pid_file.unlink(missing_ok=True)  # stale: a crash, a kill -9, a reboot
+        except OSError:
+            pass
+    return next((p for p, line in processes.lab_servers(node.home).items() if str(node.runtime_conf) in line), None)
 
 
 def _log_tail(node: Node, lines: int = 3) -> str:
@@ -221,6 +225,16 @@ def _log_tail(node: Node, lines: int = 3) -> str:
     except OSError:
         return ""
     return " / ".join(line.split(" ", 4)[-1] for line in tail)
+
+
+def hung_sentence(node: Node) -> str:
+    """What a student reads when a server holds its port but does not answer."""
+    pid = pid_of(node)
+    resume = f"if you stopped it (Ctrl-Z, kill -STOP), `kill -CONT {pid}`; otherwise " if pid else ""
+    return (
+        f"The {node.role} on port {node.port} does not answer (hung or busy: stopped, or running a long script); "
+        f"{resume}restart it: `python -m lab down`, then `python -m lab up`."
+    )
 
 
 def _held_sentence(node: Node, s: settings.Settings) -> str:
@@ -239,11 +253,15 @@ def _start(node: Node, s: settings.Settings, creds: credentials.Credentials, ser
 
 def launch(node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
     """Write `node`'s runtime configuration, start redis-server on it (detached) and wait for PING."""
-    node.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_private(node.runtime_conf, text)
+    private_dir(node.data_dir)
+    stray = pid_of(node)
+    if stray is not None:  # this node still runs on other ports: one server per data folder, always
+        processes.stop(stray)
+    write_private(node.runtime_conf, text)
     node.pid_file.unlink(missing_ok=True)
-    try:
-        done = subprocess.run([server.path, str(node.runtime_conf), *args], capture_output=True, text=True, timeout=30)
+    try:  # umask 077: what the server writes itself (a rewritten conf, data, log) is private too
+        done = subprocess.run([server.path, str(node.runtime_conf), *args], capture_output=True, text=True,
+                              timeout=30, umask=UMASK)  # fmt: skip
     except (OSError, subprocess.SubprocessError) as exc:
         raise LabError(f"{server.path} could not be run ({exc}); check LAB_REDIS_SERVER or reinstall Redis.") from None
     if done.returncode != 0:
@@ -268,7 +286,7 @@ def _wait_for_ping(node: Node, connect) -> None:
             if elapsed > START_TIMEOUT or (elapsed > 1.0 and pid_of(node) is None):
                 break  # too long, or it exited (a fatal error at start: the log says which)
             time.sleep(POLL)
-    _stop_pid(node, pid_of(node))  # started but deaf: do not leave it behind
+    processes.stop(pid_of(node))  # started but deaf: do not leave it behind
     raise LabError(
         f"The {node.role} did not answer within {START_TIMEOUT:.0f} s: {_log_tail(node)} (log: {node.log_file})."
     )
@@ -330,9 +348,8 @@ def _wait_for_link(replica: Node, s: settings.Settings) -> None:
 
 def link_binaries(s: settings.Settings, server: binaries.Binary) -> Path:
     """Links to the chosen redis-server and redis-cli in STATE/bin, to put first on PATH (`lab env`)."""
-    bin_dir = s.path(BIN_DIR)
-    bin_dir.mkdir(exist_ok=True)
-    (bin_dir / BIN_MARKER).touch()
+    bin_dir = private_dir(s.path(BIN_DIR))
+    (bin_dir / BIN_MARKER).touch(mode=0o600)
     chosen = [server]
     try:
         chosen.append(binaries.cli(s.redis_cli))
@@ -346,16 +363,19 @@ def link_binaries(s: settings.Settings, server: binaries.Binary) -> Path:
     return bin_dir
 
 
-def choose_ports(spec: str, s: settings.Settings) -> None:
+def choose_ports(spec: str) -> None:
     """`--ports auto` (a free pair), `--ports 7000,7001`, or `--ports default`: remembered in the state directory."""
-    s.ensure_home()
+    home = settings.ensure_home_dir()
     if spec == "default":
-        settings.forget_ports(s.home)
+        settings.forget_ports(home)
         return
     if spec == "auto":
-        current = (s.master_port, s.replica_port)
-        remembered = (s.home / settings.PORTS_FILE).exists()
-        if remembered and not any(ports.port_taken(p) for p in current):
+        try:
+            s = settings.load()
+        except LabError:  # a damaged ports.json: choose afresh
+            s = None
+        remembered = s is not None and (home / settings.PORTS_FILE).exists()
+        if remembered and not any(ports.port_taken(p) for p in (s.master_port, s.replica_port)):
             return  # keep the pair chosen earlier: free again, or...
         if remembered and all(isinstance(probe(n, s), dict) for n in nodes(s).values()):
             return  # ...already ours and running
@@ -367,11 +387,39 @@ def choose_ports(spec: str, s: settings.Settings) -> None:
         master, replica = (settings.parse_port(p, "--ports") for p in parts)
         if master == replica:
             raise LabError("--ports needs two different ports, e.g. `7000,7001`.")
-    settings.remember_ports(s.home, master, replica)
+    settings.remember_ports(home, master, replica)
+
+
+def _roles_astray(found: dict, lab_nodes: dict[str, Node]) -> bool:
+    """Whether the running servers' roles differ from the lab's (a failover, a promotion, a cut link)."""
+    master, replica = found["master"], found["replica"]
+    if isinstance(master, dict) and master.get("role") != "master":
+        return True
+    if isinstance(replica, dict):
+        follows = int(replica.get("master_port") or 0)
+        return replica.get("role") != "slave" or follows != lab_nodes["master"].port
+    return False
+
+
+def _stop_sentinels(home: Path) -> list[str]:
+    """Stop this lab's sentinels (before `up` gives the servers their roles back, so that the sentinels do not
+    undo it a moment later); a note for the student if any ran."""
+    pids = [pid for pid, line in processes.lab_servers(home).items() if f"{os.sep}sentinel-" in line]
+    for pid in pids:
+        processes.stop(pid)
+    if not pids:
+        return []
+    return [
+        f"The {len(pids)} sentinels were stopped, so that they do not undo the lab's roles after a failover; "
+        "`python -m lab up --sentinel` starts them again, watching the lab's master."
+    ]
 
 
 def up(ports: str | None = None) -> StatusRows:
-    """Start the master, then the replica, and wait until the replica is linked. Reuses what already runs."""
+    """Start the master, then the replica, and wait until the replica is linked. Reuses what already runs;
+    gives both their roles back after a failover; moves the pair (data kept) when its ports changed."""
+    if ports:
+        choose_ports(ports)
     s = settings.load()
     s.ensure_home()
     if endpoint.is_external(s):
@@ -381,11 +429,11 @@ def up(ports: str | None = None) -> StatusRows:
                 f"The external Redis {endpoint.redact(endpoint.url())} does not answer; check {endpoint.VARIABLE}."
             )
         return rows  # the lab starts nothing: somebody else runs this Redis
-    if ports:
-        choose_ports(ports, s)
-        s = settings.load()
     server = binaries.server(s.redis_server)
+    notes: list[str] = []
     with _locked(s.home):
+        if repair(s.home):
+            notes.append(f"Some files in {s.home} were readable by other users; they are private again (0600/0700).")
         creds = credentials.load_or_create(s.home)
         link_binaries(s, server)
         lab_nodes = nodes(s)
@@ -393,8 +441,15 @@ def up(ports: str | None = None) -> StatusRows:
         try:
             found = {role: probe(node, s) for role, node in lab_nodes.items()}
             for role, node in lab_nodes.items():
+                if found[role] == HUNG:
+                    raise LabError(hung_sentence(node))
                 if found[role] == FOREIGN:
                     raise LabError(_held_sentence(node, s))
+            moving = [n for r, n in lab_nodes.items() if found[r] is None and pid_of(n) is not None]
+            if _roles_astray(found, lab_nodes) or moving:
+                notes += _stop_sentinels(s.home)
+            if moving:
+                notes.append(f"The lab moved to ports {s.master_port},{s.replica_port}; its data came along.")
             promoted = (
                 found["master"] is None
                 and isinstance(found["replica"], dict)
@@ -402,8 +457,8 @@ def up(ports: str | None = None) -> StatusRows:
             )
             for role, node in lab_nodes.items():
                 if found[role] is None:
-                    _start(node, s, creds, server)
-                    started.append(node)
+                    started.append(node)  # before it starts: an interrupt during the start stops it too
+                    _start(node, s, creds, server)  # (a copy still running on the old ports is stopped first)
             _restore_lessons(s, creds)
             if promoted:
                 _copy_back_from_promoted(lab_nodes, s)
@@ -412,38 +467,14 @@ def up(ports: str | None = None) -> StatusRows:
             for node in reversed(started):  # nothing half-started left running
                 _stop(node, s)
             raise
-    return status()
+    rows = status()
+    rows.notes[:0] = notes
+    return rows
 
 
-def _wait_gone(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
-    """Wait until process `pid` has exited; True if it did within `timeout`."""
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
-def _stop_pid(node: Node, pid: int | None) -> None:
-    """SIGTERM (Redis finishes its AOF and exits cleanly), then SIGKILL if it does not go."""
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    if not _wait_gone(pid):
-        kill_pid(pid)
-
-
-def kill_pid(pid: int) -> None:
+def kill_pid(pid: int | None) -> None:
     """kill -9 a server of the lab and wait until it is gone (a crash: no AOF flush, no goodbye)."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    _wait_gone(pid)
+    processes.kill(pid)
 
 
 def _running_pid(node: Node, s: settings.Settings) -> int | None:
@@ -466,9 +497,16 @@ def _stop(node: Node, s: settings.Settings, save: bool = False) -> bool:
                 c.execute_command("SHUTDOWN", "SAVE")
         except redis.ConnectionError:
             pass  # the server closed the connection as it exited
-    _stop_pid(node, pid)
-    node.pid_file.unlink(missing_ok=True)
+    processes.stop(pid)
+    _forget_pid_file(node)
     return True
+
+
+def _forget_pid_file(node: Node) -> None:
+    try:
+        node.pid_file.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only state directory: the server is stopped all the same
 
 
 class NodeGroup:
@@ -514,8 +552,8 @@ def stop_by_pid(node: Node) -> bool:
     pid = pid_of(node)
     if pid is None:
         return False
-    _stop_pid(node, pid)
-    node.pid_file.unlink(missing_ok=True)
+    processes.stop(pid)
+    _forget_pid_file(node)
     return True
 
 
@@ -537,16 +575,49 @@ def kill(role: str) -> int | None:
     return pid
 
 
-def down() -> list[str]:
-    """Stop the lab's servers (replica first); the roles that were running."""
-    s = settings.load()
-    if not s.home.exists() or endpoint.is_external(s):
-        return []  # nothing of ours runs (an external Redis is somebody else's)
-    with _locked(s.home):
-        others = [Node(p.name.removesuffix(".runtime.conf"), 0, s.home) for p in sorted(s.home.glob("*.runtime.conf"))]
-        # sentinels and cluster nodes first: a sentinel must not see the master go and start a failover
-        stopped = [n.role for n in others if n.role not in ROLES and stop_by_pid(n)]
-        stopped += [n.role for n in reversed(list(nodes(s).values())) if _stop(n, s)]
+class Stopped(list):
+    """What `down` stopped (names), and `problems`: what it could not clean up afterwards."""
+
+    problems: list[str]
+
+    def __init__(self, names=(), problems: list[str] | None = None):
+        super().__init__(names)
+        self.problems = list(problems or [])
+
+
+def _stop_order(line: str) -> tuple[int, str]:
+    name = _runtime_name(line)
+    # sentinels first (they must not see the master go and start a failover), cluster nodes, replica, master
+    rank = 0 if name.startswith("sentinel") else 1 if name.startswith("cluster") else 2 if name == "replica" else 3
+    return rank, name
+
+
+def _runtime_name(line: str) -> str:
+    found = re.search(r"([^/\s]+)\.runtime\.conf", line)
+    return found.group(1) if found else "?"
+
+
+def down() -> Stopped:
+    """Stop every server of this state directory — found among the processes, not only by pid files — and
+    nothing else; the names of those stopped. Works on a read-only state directory too."""
+    home = settings.home_dir()
+    if not home.exists():
+        return Stopped()
+    with _locked(home, required=False):
+        running = processes.lab_servers(home)
+        stopped, problems = Stopped(), []
+        for pid, line in sorted(running.items(), key=lambda item: _stop_order(item[1])):
+            processes.stop(pid)
+            stopped.append(_runtime_name(line))
+        for pid_file in home.glob("*.pid"):
+            try:
+                pid_file.unlink()
+            except OSError as exc:
+                problems.append(f"{pid_file} ({exc.strerror})")
+    if problems:
+        stopped.problems.append(
+            f"Every server is stopped, but these files could not be removed: {', '.join(problems)}."
+        )
     return stopped
 
 
@@ -582,6 +653,8 @@ def status() -> StatusRows:
         )
         if not isinstance(found, dict):
             rows.append(ServerStatus(node.role, node.port, found or "down", pid=pid_of(node)))
+            if found == HUNG:
+                rows.notes.append(f"❌ {hung_sentence(node)}")
             continue
         rows.append(
             ServerStatus(
@@ -596,16 +669,35 @@ def status() -> StatusRows:
                 master_repl_offset=found.get("master_repl_offset"),
                 slave_repl_offset=found.get("slave_repl_offset"),
                 connected_replicas=found.get("connected_slaves"),
+                master_port=int(found["master_port"]) if found.get("master_port") else None,
                 log=str(node.log_file),
             )
         )
+    problem = topology_problem(rows)
+    if problem:
+        rows.notes.append(f"❌ {problem}")
     return rows
 
 
+def topology_problem(rows: list[ServerStatus]) -> str | None:
+    """One sentence when both servers run but not as a master and its replica (no master, two masters)."""
+    if len(rows) != 2 or not all(r.state == "up" for r in rows):
+        return None
+    master, replica = rows
+    fix = "`python -m lab up` gives them their roles back (and stops sentinels that would undo it)."
+    if master.actual_role == replica.actual_role == "master":
+        return f"Two masters: ports {master.port} and {replica.port} both take writes and drift apart; {fix}"
+    if master.actual_role == replica.actual_role == "slave":
+        return f"No master: ports {master.port} and {replica.port} are both replicas, every write is refused; {fix}"
+    if master.actual_role != "master" or replica.master_port != master.port:
+        return f"The replica (port {replica.port}) does not follow the lab's master (port {master.port}); {fix}"
+    return None
+
+
 def is_up() -> bool:
-    """True when both servers answer and the replica is linked."""
+    """True when both servers answer, as the lab's master and its linked replica."""
     try:
         rows = status()
     except LabError:
         return False
-    return all(r.state == "up" for r in rows) and rows[1].link_status == "up"
+    return all(r.state == "up" for r in rows) and rows[1].link_status == "up" and topology_problem(rows) is None

@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LabError
+from .private import private_dir, write_private
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO_ROOT / "conf"
@@ -51,17 +53,28 @@ class Settings:
         return self.home.joinpath(*parts)
 
     def ensure_home(self) -> Path:
-        """Create the state directory (private to this user) or explain why it cannot be."""
-        try:
-            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tempfile.TemporaryFile(dir=self.home):
-                pass
-        except OSError as exc:
-            raise LabError(
-                f"The state directory {self.home} is not writable ({exc.strerror}); "
-                "set LAB_HOME to a folder you own, e.g. `export LAB_HOME=$HOME/.redis-lab`."
-            ) from None
-        return self.home
+        """Create the state directory (0700: private to this user) or explain why it cannot be."""
+        return ensure_home_dir(self.home)
+
+
+def home_dir() -> Path:
+    """The state directory (`LAB_HOME`, else `.lab/` in the repository), whether or not it exists."""
+    return Path(os.environ.get("LAB_HOME") or REPO_ROOT / ".lab").expanduser().resolve()
+
+
+def ensure_home_dir(home: Path | None = None) -> Path:
+    """Create the state directory as 0700 — whichever command comes first — or explain why it cannot be."""
+    home = home or home_dir()
+    try:
+        private_dir(home)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as exc:
+        raise LabError(
+            f"The state directory {home} is not writable ({exc.strerror}); "
+            "set LAB_HOME to a folder you own, e.g. `export LAB_HOME=$HOME/.redis-lab`."
+        ) from None
+    return home
 
 
 def conf_value(conf: str, directive: str) -> str:
@@ -84,30 +97,54 @@ def parse_port(text: str, name: str) -> int:
     return port
 
 
-def _number(name: str, default: float, cast=float, minimum: float = 0) -> float:
+TTL_RANGE = (0.01, 365 * 86400.0)  # seconds a cached answer may live: 10 ms (Redis counts in ms) to a year
+DELAY_RANGE = (0.0, 60.0)  # seconds the slow database may take per read
+
+
+def check_seconds(name: str, value: object, low: float, high: float) -> float:
+    """`value` as a number of seconds within [low, high], or one sentence naming the allowed range (NaN, inf,
+    1e300 and text included)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and low <= number <= high):
+        raise LabError(f"{name}={value!r} is not allowed: give a number of seconds from {low:g} to {high:g}.")
+    return number
+
+
+def _number(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
-        return cast(default)
-    try:
-        value = cast(raw)
-    except ValueError:
-        raise LabError(f"{name}={raw!r} is not a number; unset it or give e.g. {name}={default}.") from None
-    if value < minimum:
-        raise LabError(f"{name}={raw} must be at least {minimum}; unset it or give e.g. {name}={default}.")
+        return default
+    value = check_seconds(name, raw.strip(), low, high)
+    if whole and value != int(value):
+        raise LabError(f"{name}={raw!r} is not allowed: give a whole number of seconds from {low:g} to {high:g}.")
     return value
 
 
 def _remembered_ports(home: Path) -> tuple[int, int] | None:
+    path = home / PORTS_FILE
     try:
-        data = json.loads((home / PORTS_FILE).read_text())
-        return int(data["master"]), int(data["replica"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        data = json.loads(path.read_text())
+    except OSError:
+        return None  # none remembered (or the state directory is unusable: `ensure_home` explains that)
+    except ValueError:
+        data = None
+    fix = "run `python -m lab up --ports default` (or `--ports auto`) to choose again"
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("master", "replica")):
+        raise LabError(f"{path} is damaged; {fix}.")
+    master, replica = data["master"], data["replica"]
+    if not (1024 <= master <= 65535 and 1024 <= replica <= 65535) or master == replica:
+        raise LabError(
+            f"{path} names ports {master} and {replica}: two different ports from 1024 to 65535 are needed; {fix}."
+        )
+    return master, replica
 
 
 def remember_ports(home: Path, master: int, replica: int) -> None:
     """Keep a chosen port pair in the state directory, so that every later command uses it."""
-    (home / PORTS_FILE).write_text(json.dumps({"master": master, "replica": replica}) + "\n")
+    write_private(home / PORTS_FILE, json.dumps({"master": master, "replica": replica}) + "\n")
 
 
 def forget_ports(home: Path) -> None:
@@ -117,7 +154,7 @@ def forget_ports(home: Path) -> None:
 
 def load() -> Settings:
     """Read the settings now (environment first, then the state directory, then defaults)."""
-    home = Path(os.environ.get("LAB_HOME") or REPO_ROOT / ".lab").expanduser().resolve()
+    home = home_dir()
     master, replica = _remembered_ports(home) or (DEFAULT_MASTER_PORT, DEFAULT_REPLICA_PORT)
     if os.environ.get("LAB_MASTER_PORT"):
         master = parse_port(os.environ["LAB_MASTER_PORT"], "LAB_MASTER_PORT")
@@ -131,7 +168,7 @@ def load() -> Settings:
         replica_port=replica,
         redis_server=os.environ.get("LAB_REDIS_SERVER") or None,
         redis_cli=os.environ.get("LAB_REDIS_CLI") or None,
-        slow_db_delay=_number("LAB_SLOW_DB_DELAY", 2.0),
-        cache_ttl=int(_number("LAB_CACHE_TTL", 60, int, 1)),
+        slow_db_delay=_number("LAB_SLOW_DB_DELAY", 2.0, *DELAY_RANGE),
+        cache_ttl=int(_number("LAB_CACHE_TTL", 60, 1, TTL_RANGE[1], whole=True)),
         app_port=parse_port(os.environ.get("LAB_APP_PORT") or "8866", "LAB_APP_PORT"),
     )

@@ -7,6 +7,7 @@ own keys `test-key` and `projet`), so reads and updates behave like a real sourc
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
@@ -43,12 +44,8 @@ class SlowDB:
     def __init__(self, path: Path | None = None, delay: float | None = None, jitter: float = 0.0):
         s = settings.load()
         self.path = Path(path) if path else s.path(FILE)
-        self.delay = s.slow_db_delay if delay is None else float(delay)
-        self.jitter = float(jitter)
-        if self.delay < 0 or self.jitter < 0:
-            raise LabError(
-                f"The database delay ({self.delay}) and jitter ({self.jitter}) cannot be negative; use 0 or more."
-            )
+        self.delay = settings.check_seconds("delay", s.slow_db_delay if delay is None else delay, *settings.DELAY_RANGE)
+        self.jitter = settings.check_seconds("jitter", jitter, *settings.DELAY_RANGE)
         self.reads = 0  # how many reads reached the database (the stampede lesson counts them)
         self._count_lock = threading.Lock()
         self._local = threading.local()
@@ -62,8 +59,27 @@ class SlowDB:
             self._local.conn = conn
         return conn
 
+    def _execute(self, sql: str, args: tuple = (), write: bool = False) -> sqlite3.Cursor:
+        """One statement; a damaged or unreadable file is one sentence with the fix, never a traceback."""
+        conn = self._connection()
+        try:
+            if write:
+                with conn:
+                    return conn.execute(sql, args)
+            return conn.execute(sql, args)
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"...
+            raise LabError(
+                f"The slow database {self.path} cannot be read ({exc}); delete it (`rm {self.path}`): the lab "
+                "creates it again, with its seed records, at the next lookup."
+            ) from None
+
     def _create(self) -> None:
+        if self.path.parent == settings.home_dir():
+            settings.ensure_home_dir(self.path.parent)  # the state directory: 0700 whoever creates it first
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # created 0600 (SQLite would use the umask: 0644)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._execute("SELECT COUNT(*) FROM sqlite_master")  # reads the file: a damaged one says so here
         conn = self._connection()
         with conn:
             conn.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated REAL)")
@@ -83,24 +99,19 @@ class SlowDB:
         with self._count_lock:
             self.reads += 1
         self._wait()
-        row = self._connection().execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
+        row = self._execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def update(self, key: str, value: str) -> None:
         """Write a record (insert or replace). Writes are not slowed: the lesson is about reads."""
-        conn = self._connection()
-        with conn:
-            conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (key, value, time.time()))
+        self._execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (key, value, time.time()), write=True)
 
     def delete(self, key: str) -> None:
-        conn = self._connection()
-        with conn:
-            conn.execute("DELETE FROM records WHERE key = ?", (key,))
+        self._execute("DELETE FROM records WHERE key = ?", (key,), write=True)
 
     def keys(self, limit: int = 10) -> list[str]:
         """A few keys to try in the form."""
-        rows = self._connection().execute("SELECT key FROM records ORDER BY key LIMIT ?", (limit,)).fetchall()
-        return [r[0] for r in rows]
+        return [r[0] for r in self._execute("SELECT key FROM records ORDER BY key LIMIT ?", (limit,)).fetchall()]
 
     def __len__(self) -> int:
-        return self._connection().execute("SELECT COUNT(*) FROM records").fetchone()[0]
+        return self._execute("SELECT COUNT(*) FROM records").fetchone()[0]

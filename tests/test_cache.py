@@ -94,8 +94,10 @@ def test_miss_with_the_lock_takes_it_and_releases_it_with_the_write(db, lab):
     cache.redis.ping()
     with round_trips(cache) as sent:
         cache.get("sku-0009")
-    # read; lock + look again (one pipeline); store the value and release the lock (one EVAL)
-    assert len(sent) == 3 and b"NX" in sent[1] and b"EVAL" in sent[2]
+    # read; lock + look again (one pipeline); WATCH the lock, GET it, then MULTI SET DEL EXEC (no script)
+    assert b"NX" in sent[1] and b"WATCH" in sent[2] and b"GET" in sent[3], sent
+    assert b"MULTI" in sent[4] and b"DEL" in sent[4] and b"EXEC" in sent[4] and len(sent) == 5
+    assert not any(b"EVAL" in s for s in sent)
     assert clients.client("master").exists(KeySchema.lock("sku-0009")) == 0
 
 
@@ -150,11 +152,28 @@ def test_the_lock_protects_across_separate_clients(db, lab):
 def test_lock_is_released_only_by_its_owner(cache, lab):
     admin = clients.client("master")
     admin.set(KeySchema.lock("test-key"), "someone-else", px=10_000)
-    from lab.cache import _UNLOCK
-
-    assert cache.redis.eval(_UNLOCK, 1, KeySchema.lock("test-key"), "my-token") == 0
+    cache._store_and_unlock("test-key", "stored anyway", 10_000, "my-token")
     assert admin.get(KeySchema.lock("test-key")) == "someone-else"
-    admin.delete(KeySchema.lock("test-key"))
+    assert admin.get(KeySchema.value("test-key")) == "stored anyway"
+    cache._store_and_unlock("test-key", "mine", 10_000, "someone-else")
+    assert admin.exists(KeySchema.lock("test-key")) == 0 and admin.get(KeySchema.value("test-key")) == "mine"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("EVAL", "while true do end", 0), ("EVALSHA", "0" * 40, 0), ("SCRIPT", "LOAD", "return 1"),
+     ("FUNCTION", "LIST"), ("FLUSHALL",), ("CONFIG", "GET", "maxmemory"), ("KEYS", "*"), ("DEBUG", "SLEEP", 0)],
+)  # fmt: skip
+def test_the_app_user_runs_no_code_and_no_admin_command(cache, lab, command):
+    import redis
+
+    with pytest.raises(redis.ResponseError, match="NOPERM|no permissions|unknown command"):
+        cache.redis.execute_command(*command)
+
+
+def test_the_servers_have_a_memory_cap_for_a_cache(lab):
+    config = clients.client("master").config_get("maxmemory*")
+    assert int(config["maxmemory"]) == 64 * 1024 * 1024 and config["maxmemory-policy"] == "allkeys-lru"
 
 
 def test_ttl_jitter_spreads_expiries(db, lab):
