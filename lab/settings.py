@@ -109,8 +109,14 @@ def check_seconds(name: str, value: object, low: float, high: float) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and low <= number <= high):
-        raise LabError(f"{name}={value!r} is not allowed: give a number of seconds from {low:g} to {high:g}.")
+        raise LabError(
+            f"{name}={value!r} is not allowed: give a number of seconds from {_plain(low)} to {_plain(high)}."
+        )
     return number
+
+
+def _plain(x: float) -> str:
+    return f"{x:.0f}" if x == int(x) else f"{x:g}"
 
 
 def _number(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
@@ -119,7 +125,9 @@ def _number(name: str, default: float, low: float, high: float, whole: bool = Fa
         return default
     value = check_seconds(name, raw.strip(), low, high)
     if whole and value != int(value):
-        raise LabError(f"{name}={raw!r} is not allowed: give a whole number of seconds from {low:g} to {high:g}.")
+        raise LabError(
+            f"{name}={raw!r} is not allowed: give a whole number of seconds from {_plain(low)} to {_plain(high)}."
+        )
     return value
 
 
