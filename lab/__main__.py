@@ -279,7 +279,12 @@ def cmd_endpoint(args) -> int:
 def cmd_test(args) -> int:
     from .settings import REPO_ROOT
 
-    cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+    given = args.pytest_args
+    # two workers: most tests wait on servers, not on the CPU (a module's shared fixture stays on one worker);
+    # `-n 0` or `-p no:xdist` runs them in this process
+    chosen = any(a.startswith(("-n", "--numprocesses", "-p")) for a in given)
+    workers = [] if chosen else ["-n", "2", "--dist", "loadgroup"]
+    cmd = [sys.executable, "-m", "pytest", *workers, *given]
     return subprocess.call(cmd, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
 
 
@@ -353,6 +358,9 @@ def _interrupted(signum, frame) -> None:  # noqa: ARG001 - signal's signature
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["test"]:  # everything after `test` is pytest's, flags included (`test -q -m "not slow"`)
+        return cmd_test(argparse.Namespace(pytest_args=argv[1:]))
     p = parser()
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)

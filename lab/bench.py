@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import clients, settings
-from .cache import CacheAside, KeySchema
+from .cache import CacheAside
 from .errors import LabError
+from .keys import KeySchema
 from .progress import progress
 from .slowdb import SlowDB
 
@@ -60,21 +61,25 @@ def alternate(variants: dict[str, Callable[[], object]], samples: int, desc: str
     return rows
 
 
-def _frame(rows: list[dict]):
+def tidy_frame(rows: list[dict]):
+    """Latency rows as the tidy DataFrame every measurement returns: variant, latency_us, sample, t."""
     import pandas as pd
 
     return pd.DataFrame(rows, columns=["variant", "latency_us", "sample", "t"])
 
 
-def hits(samples: int = 3000, db: SlowDB | None = None):
-    """Cache hits against raw redis-py GETs of the same key, the same user, the same server."""
+def hits(samples: int = 3000, db: SlowDB | None = None, with_pipeline: bool = False):
+    """Cache hits against raw redis-py GETs of the same key, the same user, the same server (and, with
+    `with_pipeline`, hits read through redis-py's pipeline idiom instead of the hand-packed round trip)."""
     cache = CacheAside(db or SlowDB(delay=0))
+    idiom = CacheAside(cache.db, read_path="pipeline")
     cache.get(KEY)
     raw = clients.client("master", "app")
-    rkey = KeySchema.value(KEY)
-    return _frame(
-        alternate({"cache hit": lambda: cache.get(KEY), "raw GET": lambda: raw.get(rkey)}, samples, "hits vs GET")
-    )
+    rkey = KeySchema().value(KEY)
+    variants = {"cache hit": lambda: cache.get(KEY), "raw GET": lambda: raw.get(rkey)}
+    if with_pipeline:
+        variants["cache hit (redis-py pipeline)"] = lambda: idiom.get(KEY)
+    return tidy_frame(alternate(variants, samples, "hits vs GET"))
 
 
 def misses(samples: int = 40, delay: float = 0.02, jitter: float = 0.01, label: str | None = None):
@@ -89,7 +94,7 @@ def misses(samples: int = 40, delay: float = 0.02, jitter: float = 0.01, label: 
         rows.append(
             {"variant": name, "latency_us": _timed(lambda: cache.get(KEY)), "sample": i, "t": time.perf_counter() - t0}
         )
-    return _frame(rows)
+    return tidy_frame(rows)
 
 
 def miss_overhead(samples: int = 200):
@@ -113,7 +118,7 @@ def miss_overhead(samples: int = 200):
                 "t": time.perf_counter() - t0,
             }
         )
-    return _frame(rows)
+    return tidy_frame(rows)
 
 
 def master_vs_replica(samples: int = 2000):
@@ -122,8 +127,8 @@ def master_vs_replica(samples: int = 2000):
     on_master = CacheAside(db)
     on_replica = CacheAside(db, client=clients.client("replica", "app"))
     on_master.get(KEY)
-    _wait_replicated(KeySchema.value(KEY))
-    return _frame(
+    _wait_replicated(KeySchema().value(KEY))
+    return tidy_frame(
         alternate(
             {"hit on master": lambda: on_master.get(KEY), "hit on replica": lambda: on_replica.get(KEY)},
             samples,
@@ -144,14 +149,14 @@ def connection_reuse(samples: int = 300):
     s = settings.load()
     reused = clients.client("master", "app", s=s)
     new_client = clients.factory("master", "app", s=s)  # settings and passwords read once, outside the timer
-    rkey = KeySchema.value(KEY)
+    rkey = KeySchema().value(KEY)
     CacheAside(SlowDB(delay=0)).get(KEY)
 
     def fresh():  # what an app without a pool does per request: construct, connect, log in, GET, close
         with new_client() as c:
             c.get(rkey)
 
-    return _frame(
+    return tidy_frame(
         alternate(
             {"reused client": lambda: reused.get(rkey), "new client per request": fresh}, samples, "connection reuse"
         )
@@ -161,7 +166,7 @@ def connection_reuse(samples: int = 300):
 def round_trips(samples: int = 2000):
     """GET and PTTL pipelined in one round trip against two sequential round trips."""
     raw = clients.client("master", "app")
-    rkey = KeySchema.value(KEY)
+    rkey = KeySchema().value(KEY)
     CacheAside(SlowDB(delay=0)).get(KEY)
 
     def pipelined():
@@ -173,7 +178,7 @@ def round_trips(samples: int = 2000):
     def sequential():
         return raw.get(rkey), raw.pttl(rkey)
 
-    return _frame(
+    return tidy_frame(
         alternate({"pipelined GET+PTTL": pipelined, "sequential GET, PTTL": sequential}, samples, "round trips")
     )
 
@@ -186,6 +191,11 @@ def percentiles(df, unit: str = "us"):
     table[["p50", "p90", "p99", "max"]] = table[["p50", "p90", "p99", "max"]] / scale
     table["count"] = table["count"].astype(int)
     return table.rename(columns={c: f"{c}_{unit}" for c in ("p50", "p90", "p99", "max")})
+
+
+def percentile_table(df):
+    """p50/p90/p99/max per variant, in µs, rounded for reading (counts as whole numbers)."""
+    return percentiles(df).round(1)
 
 
 def stampede(clients_: int = 50, delay: float = 0.05) -> dict[str, int]:

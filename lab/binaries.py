@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import platform
+from . import platform, settings
 from .errors import LabError
+from .private import private_dir
 
 MIN_VERSION = (6, 2)
 EXTRA_DIRS = ("/opt/homebrew/bin", "/usr/local/bin", "/usr/bin")  # where Homebrew/apt put it, if PATH forgot
@@ -134,3 +135,23 @@ def server(override: str | None = None) -> Binary:
 def cli(override: str | None = None) -> Binary:
     """The redis-cli to use (same order as the server)."""
     return find("redis-cli", override)
+
+
+BIN_DIR = "bin"
+
+
+def link_binaries(s: settings.Settings, server: Binary) -> Path:
+    """Links to the chosen redis-server and redis-cli in STATE/bin, to put first on PATH (`lab env`)."""
+    bin_dir = private_dir(s.path(BIN_DIR))
+    (bin_dir / LAB_BIN_MARKER).touch(mode=0o600)
+    chosen = [server]
+    try:
+        chosen.append(cli(s.redis_cli))
+    except LabError:
+        pass  # the servers run without redis-cli; `doctor` reports it
+    for binary in chosen:
+        link = bin_dir / binary.name
+        if not (link.is_symlink() and os.readlink(link) == binary.path):
+            link.unlink(missing_ok=True)
+            link.symlink_to(binary.path)
+    return bin_dir

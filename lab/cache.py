@@ -21,29 +21,12 @@ from dataclasses import asdict, dataclass
 
 from . import clients, settings
 from .errors import LabError
+from .keys import KeySchema
 from .slowdb import SlowDB
 
 MAX_KEY_LENGTH = 200  # characters; a cache key is a name, not a document
 NEGATIVE_TTL = 5.0  # seconds a "not found" answer is cached
 NOT_FOUND = "\x00not-found"  # the cached "not found" marker: no database value holds a NUL character
-
-
-class KeySchema:
-    """Every Redis key the cache uses, from one place (the RU102PY `KeySchema` idea).
-
-    `cache:<key>` holds a value. The stampede lock of a key lives beside it, at `cache:\\x1flock:<key>`:
-    keys may not contain control characters, so no user key can ever collide with a lock.
-    """
-
-    PREFIX = "cache:"
-
-    @classmethod
-    def value(cls, key: str) -> str:
-        return f"{cls.PREFIX}{key}"
-
-    @classmethod
-    def lock(cls, key: str) -> str:
-        return f"{cls.PREFIX}\x1flock:{key}"
 
 
 def _why_unavailable(cause: Exception) -> str:
@@ -93,6 +76,7 @@ class LookupResult:
         return asdict(self)
 
 
+READ_PATHS = ("packed", "pipeline")
 STAMPEDE_MODES = ("single-flight", "lock", None)
 
 
@@ -147,8 +131,14 @@ class CacheAside:
         stampede_protection: str | None = "single-flight",
         invalidate_on_write: bool = True,
         cache_not_found: bool = True,
+        keys: KeySchema | None = None,
+        read_path: str = "packed",
     ):
         s = settings.load()
+        self.keys = keys or KeySchema(s.key_prefix)
+        if read_path not in READ_PATHS:
+            raise LabError(f"read_path={read_path!r}: use one of {', '.join(map(repr, READ_PATHS))}.")
+        self._read = self.read_packed if read_path == "packed" else self.read_pipelined
         self.db = db or SlowDB()
         self.redis = client or clients.client("master", "app", s=s, socket_timeout=2.0)
         self.ttl = settings.check_seconds("ttl", s.cache_ttl if ttl is None else ttl, *settings.TTL_RANGE)
@@ -174,7 +164,7 @@ class CacheAside:
         validate_key(key)
         start = time.perf_counter()
         try:
-            value, pttl = self._read(KeySchema.value(key))
+            value, pttl = self._read(self.keys.value(key))
         except redis.AuthenticationError:
             raise  # a refused login is the lab's set-up, not a passing fault: the caller explains it
         except redis.RedisError as exc:  # down, hung, busy, loading, read-only, out of memory...
@@ -190,19 +180,21 @@ class CacheAside:
         except redis.RedisError as exc:
             return self._without_redis(key, start, exc)
 
-    def _read(self, rkey: str) -> tuple[str | None, int]:
-        """GET and PTTL in one round trip: both commands sent in one write, then both replies read.
+    def read_pipelined(self, rkey: str) -> tuple[str | None, int]:
+        """GET and PTTL in one round trip, the redis-py way: a pipeline without MULTI/EXEC. The idiom to copy
+        into your own app (`read_path="pipeline"`); it also routes a RedisCluster's commands to one node."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(rkey)
+        pipe.pttl(rkey)
+        value, pttl = pipe.execute()
+        return value, pttl
 
-        This is what `pipeline(transaction=False)` does, without the pipeline object's bookkeeping
-        (measured here: a pipeline costs 14-22 % more than a plain GET; this path costs about the same).
-        """
+    def read_packed(self, rkey: str) -> tuple[str | None, int]:
+        """GET and PTTL in one round trip, by hand: both commands sent in one write, both replies read — what
+        the pipeline does, without its bookkeeping (chapter 04 measures the difference; the default path)."""
         pool = getattr(self.redis, "connection_pool", None)
         if pool is None:  # a RedisCluster: it routes by key, so its pipeline (one node, one round trip)
-            pipe = self.redis.pipeline()
-            pipe.get(rkey)
-            pipe.pttl(rkey)
-            value, pttl = pipe.execute()
-            return value, pttl
+            return self.read_pipelined(rkey)
         conn = pool.get_connection()
         try:
             conn.send_packed_command(conn.pack_commands([("GET", rkey), ("PTTL", rkey)]))
@@ -218,14 +210,14 @@ class CacheAside:
     def _load(self, key: str, start: float) -> LookupResult:
         """A miss: read the database and store the answer, with the chosen stampede protection."""
         if self.stampede_protection == "single-flight":
-            (stored, ttl_ms), leader = self._flights.do(key, lambda: self._read_and_store(key))
+            (stored, ttl_ms), leader = self._flights.do(key, lambda: self.read_and_store(key))
             return self._result(key, stored, "slow_db", ttl_ms, start, "miss" if leader else "miss, shared")
         if self.stampede_protection == "lock":
             return self._load_with_lock(key, start)
-        stored, ttl_ms = self._read_and_store(key)
+        stored, ttl_ms = self.read_and_store(key)
         return self._result(key, stored, "slow_db", ttl_ms, start, "miss")
 
-    def _read_and_store(self, key: str, token: str | None = None) -> tuple[str, int]:
+    def read_and_store(self, key: str, token: str | None = None) -> tuple[str, int]:
         """Read the database, then one write: the value (or the not-found marker) with its TTL."""
         value = self.db.read(key)
         stored = value if value is not None else NOT_FOUND
@@ -237,7 +229,7 @@ class CacheAside:
         if token:
             self._store_and_unlock(key, stored, ttl_ms, token)
         else:
-            self.redis.set(KeySchema.value(key), stored, px=ttl_ms)
+            self.redis.set(self.keys.value(key), stored, px=ttl_ms)
         return stored, ttl_ms
 
     def _store_and_unlock(self, key: str, stored: str | None, ttl_ms: int, token: str) -> None:
@@ -245,29 +237,29 @@ class CacheAside:
         ours expired. WATCH the lock, check it, then MULTI/EXEC: EXEC fails if the lock changed meanwhile."""
         import redis
 
-        lock = KeySchema.lock(key)
+        lock = self.keys.lock(key)
         with self.redis.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(lock)
                 ours = pipe.get(lock) == token
                 pipe.multi()
                 if stored is not None:
-                    pipe.set(KeySchema.value(key), stored, px=ttl_ms)
+                    pipe.set(self.keys.value(key), stored, px=ttl_ms)
                 if ours:
                     pipe.delete(lock)
                 pipe.execute()
             except redis.WatchError:  # the lock changed hands between GET and EXEC: not ours to release
                 if stored is not None:
-                    self.redis.set(KeySchema.value(key), stored, px=ttl_ms)
+                    self.redis.set(self.keys.value(key), stored, px=ttl_ms)
 
     def _load_with_lock(self, key: str, start: float) -> LookupResult:
         """Across processes: the first miss takes a short lock (SET NX PX); the others wait for its answer."""
         token = uuid.uuid4().hex
         lock_ms = int(max(1.0, 3 * self.db.delay) * 1000)
         pipe = self.redis.pipeline(transaction=False)  # take the lock and look again, in one round trip:
-        pipe.set(KeySchema.lock(key), token, nx=True, px=lock_ms)  # the previous holder may have just
-        pipe.get(KeySchema.value(key))  # stored the value and released the lock since our first read
-        pipe.pttl(KeySchema.value(key))
+        pipe.set(self.keys.lock(key), token, nx=True, px=lock_ms)  # the previous holder may have just
+        pipe.get(self.keys.value(key))  # stored the value and released the lock since our first read
+        pipe.pttl(self.keys.value(key))
         locked, value, pttl = pipe.execute()
         if value is not None:
             if locked:
@@ -278,13 +270,13 @@ class CacheAside:
             if waited:
                 return waited
             token = None  # the lock holder did not finish in time: read the database ourselves
-        stored, ttl_ms = self._read_and_store(key, token)
+        stored, ttl_ms = self.read_and_store(key, token)
         return self._result(key, stored, "slow_db", ttl_ms, start, "miss")
 
     def _wait_for_other(self, key: str, start: float, limit: float) -> LookupResult | None:
         """Another lookup holds the lock and is reading the database: wait for its answer in Redis."""
         deadline = time.perf_counter() + limit
-        rkey = KeySchema.value(key)
+        rkey = self.keys.value(key)
         while time.perf_counter() < deadline:
             time.sleep(0.005)
             value, pttl = self._read(rkey)
@@ -342,7 +334,7 @@ class CacheAside:
 
         validate_key(key, "invalidated")
         try:
-            return bool(self.redis.delete(KeySchema.value(key)))
+            return bool(self.redis.delete(self.keys.value(key)))
         except (redis.ConnectionError, redis.TimeoutError):
             return False
 

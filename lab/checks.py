@@ -25,6 +25,9 @@ class Check:
     detail: str = ""
     hint: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", bool(self.ok))  # numpy's True is no JSON: a plain bool travels anywhere
+
     def line(self) -> str:
         text = f"{MARKS[self.ok]} {self.name}"
         if self.detail:

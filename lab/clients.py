@@ -30,13 +30,13 @@ def client(
     **options,
 ) -> redis.Redis:
     """A client for the lab's master or replica, as `admin` or as the restricted `app` user."""
-    from . import endpoint
+    import redis
 
     s = s or settings.load()
-    if endpoint.is_external(s):
-        port_of(role, s)  # an unknown role is still one sentence
-        return endpoint.connect(role, **options)
-    return client_at(port_of(role, s), user, s, **options)
+    port = port_of(role, s)  # an unknown role is one sentence, endpoint or not
+    if s.is_external:  # a Redis the lab did not start: its URL says who to log in as
+        return redis.Redis.from_url(s.endpoint(role), **_url_options(options))
+    return client_at(port, user, s, **options)
 
 
 def factory(role: str = "master", user: str = "admin", s: settings.Settings | None = None, **options):
@@ -44,11 +44,9 @@ def factory(role: str = "master", user: str = "admin", s: settings.Settings | No
     app does per request is then only construct, connect, authenticate, (command), close."""
     import redis
 
-    from . import endpoint
-
     s = s or settings.load()
-    if endpoint.is_external(s):
-        address, extra = endpoint.url(role, s), endpoint.options(**options)
+    if s.is_external:
+        address, extra = s.endpoint(role), _url_options(options)
         return lambda: redis.Redis.from_url(address, **extra)
     kwargs = _options(user, s, options)
     host, port = s.host, port_of(role, s)
@@ -64,6 +62,54 @@ def _options(user: str, s: settings.Settings, options: dict) -> dict:
     options.setdefault("decode_responses", True)
     options.setdefault("retry", no_retry())  # redis-py retries 3 times with 1-10 s back-off by default: fail fast
     return {**lean_handshake(), **options}
+
+
+def _url_options(given: dict) -> dict:
+    """Options for an external endpoint (a longer connect timeout: it is a network hop away)."""
+    given = dict(given)
+    given.setdefault("socket_connect_timeout", 3.0)
+    given.setdefault("socket_timeout", 10.0)
+    given.setdefault("decode_responses", True)
+    given.setdefault("retry", no_retry())
+    return {**lean_handshake(), **given}
+
+
+def sentinel_at(port: int, s: settings.Settings | None = None, **options) -> redis.Redis:
+    """A client for one sentinel (they require the admin password)."""
+    import redis
+
+    s = s or settings.load()
+    options = {"socket_connect_timeout": 0.5, "socket_timeout": 2.0, "decode_responses": True, **options}
+    return redis.Redis(host=s.host, port=port, password=credentials.load(s.home).admin, retry=no_retry(),
+                       **lean_handshake(), **options)  # fmt: skip
+
+
+def through_sentinels(sentinel_ports: list[int], master_name: str, user: str = "admin", **options):
+    """redis-py's idiom for Sentinel: `Sentinel([...]).master_for(name)` — a client that asks the sentinels
+    where the master is, and follows it through a failover. Returns (the Sentinel, the master client)."""
+    from redis.sentinel import Sentinel
+
+    s = settings.load()
+    sentinel = Sentinel(
+        [(s.host, p) for p in sentinel_ports],
+        sentinel_kwargs={"password": credentials.load(s.home).admin, "socket_timeout": 0.5,
+                         "socket_connect_timeout": 0.5},
+        socket_timeout=options.pop("socket_timeout", 0.5),
+        socket_connect_timeout=options.pop("socket_connect_timeout", 0.5),
+        decode_responses=True,
+    )  # fmt: skip
+    return sentinel, sentinel.master_for(master_name, retry=no_retry(), **auth(user, s), **options)
+
+
+def cluster(node_ports: list[int], user: str = "admin", **options):
+    """redis-py's RedisCluster: it learns which node holds which slots and follows MOVED redirections."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    s = settings.load()
+    options.setdefault("socket_timeout", 1.0)
+    options.setdefault("socket_connect_timeout", 0.5)
+    return RedisCluster(startup_nodes=[ClusterNode(s.host, p) for p in node_ports], decode_responses=True,
+                        **auth(user, s), **options)  # fmt: skip
 
 
 def client_at(port: int, user: str = "admin", s: settings.Settings | None = None, **options) -> redis.Redis:

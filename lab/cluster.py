@@ -16,7 +16,10 @@ import time
 
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
+from .keys import KeySchema
+from .nodes import Node, NodeGroup, kill_pid, pid_of, stop_by_pid
 from .ports import port_group
+from .runtime_conf import runtime_config
 
 SIZE = 6
 PORTS_FILE = "cluster-ports.json"
@@ -26,16 +29,15 @@ FORM_TIMEOUT = 30.0
 def ports(s: settings.Settings | None = None, choose: bool = True) -> list[int]:
     """The nodes' ports: LAB_CLUSTER_PORTS, else six free ones chosen once and remembered (each node also
     listens on its port + 10000, the cluster bus); with `choose=False`, [] when none was chosen yet."""
-    found = port_group("LAB_CLUSTER_PORTS", SIZE, PORTS_FILE, "7001,7002,7003,7004,7005,7006", plus=10000,
-                       choose=choose)  # fmt: skip
+    found = port_group((s or settings.load()).cluster_ports, SIZE, PORTS_FILE, plus=10000, choose=choose)
     if found and max(found) > 55535:
-        raise LabError("LAB_CLUSTER_PORTS: cluster ports must be 55535 or less (each node also uses its port + 10000).")
+        raise LabError("Cluster ports must be 55535 or less (each node also uses its port + 10000).")
     return found
 
 
-def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[servers.Node]:
+def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[Node]:
     s = s or settings.load()
-    return [servers.Node(f"cluster-{port}", port, s.home, conf="cluster") for port in ports(s, choose)]
+    return [Node(f"cluster-{port}", port, s.home, conf="cluster") for port in ports(s, choose)]
 
 
 def connect(port: int, user: str = "admin", s: settings.Settings | None = None, **options):
@@ -45,24 +47,14 @@ def connect(port: int, user: str = "admin", s: settings.Settings | None = None, 
 
 def cluster_client(user: str = "admin", **options):
     """redis-py's RedisCluster: it learns which node holds which slots and follows MOVED redirections."""
-    from redis.cluster import ClusterNode, RedisCluster
-
-    s = settings.load()
-    options.setdefault("socket_timeout", 1.0)
-    options.setdefault("socket_connect_timeout", 0.5)
-    return RedisCluster(
-        startup_nodes=[ClusterNode(s.host, p) for p in ports(s)],
-        decode_responses=True,
-        **clients.auth(user, s),
-        **options,
-    )
+    return clients.cluster(ports(), user, **options)
 
 
-def _answers(node: servers.Node, s: settings.Settings) -> bool:
+def _answers(node: Node, s: settings.Settings) -> bool:
     import redis
 
     try:
-        with connect(node.port, s=s, socket_connect_timeout=0.2) as c:
+        with connect(node.port, s=s, socket_connect_timeout=0.2, socket_timeout=0.5) as c:
             return bool(c.ping())
     except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, LabError):
         return False
@@ -83,13 +75,13 @@ def up() -> list[dict]:
     server = binaries.server(s.redis_server)
     cli = binaries.cli(s.redis_cli)
     creds = credentials.load_or_create(s.home)
-    with servers.NodeGroup("a cluster node", "LAB_CLUSTER_PORTS") as group:
+    with NodeGroup("a cluster node", "LAB_CLUSTER_PORTS") as group:
         for node in nodes(s):
             if _answers(node, s):
                 with connect(node.port, s=s) as c:
                     servers.restore_users(c, creds)  # a node started by an older lab gets today's users
                 continue
-            text = servers.runtime_config(node, s, creds, server.version)
+            text = runtime_config(node, s, creds, server.version)
             group.launch(node, text, server, functools.partial(connect, node.port, s=s))
         if int(info(ports(s)[0], s).get("cluster_known_nodes", 1)) < SIZE:
             _create(s, cli, creds)
@@ -161,7 +153,7 @@ def status(s: settings.Settings | None = None) -> list[dict]:
         table[port]["state"] = "up"
         break
     for port, row in table.items():
-        if row["state"] == "down" and _answers(servers.Node(f"cluster-{port}", port, s.home), s):
+        if row["state"] == "down" and _answers(Node(f"cluster-{port}", port, s.home), s):
             row["state"] = "up"
     return list(table.values())
 
@@ -220,27 +212,28 @@ def moved_for_plain_client(key: str) -> tuple[int, str | None]:
 def down() -> list[str]:
     """Stop the nodes and forget the cluster (its files and keys): the next `cluster up` creates it anew."""
     s = settings.load()
-    stopped = [node.role for node in nodes(s, choose=False) if servers.stop_by_pid(node)]
+    stopped = [node.role for node in nodes(s, choose=False) if stop_by_pid(node)]
     for node in nodes(s, choose=False):
         shutil.rmtree(node.data_dir, ignore_errors=True)
     return stopped
 
 
-def kill_master_and_time(slot_key: str = "cache:test-key", timeout: float = 30.0) -> dict:
+def kill_master_and_time(slot_key: str | None = None, timeout: float = 30.0) -> dict:
     """kill -9 the master holding `slot_key`'s slot; time until its replica serves the slot and a write
     through RedisCluster succeeds. The killed node is restarted afterwards (it rejoins as a replica)."""
     import redis
 
     s = settings.load()
+    slot_key = slot_key or KeySchema(s.key_prefix).value("test-key")
     rc = cluster_client()
     rc.set(slot_key, "before the kill")
     slot = rc.keyslot(slot_key)
     owner = rc.get_node_from_key(slot_key)
     node = next(n for n in nodes(s) if n.port == owner.port)
-    pid = servers.pid_of(node)
+    pid = pid_of(node)
     if pid is None:
         raise LabError(f"The cluster node on port {owner.port} is not running; `python -m lab cluster up` restarts it.")
-    servers.kill_pid(pid)
+    kill_pid(pid)
     killed = time.perf_counter()
     refused = 0
     while time.perf_counter() - killed < timeout:

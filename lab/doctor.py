@@ -40,7 +40,7 @@ def _home(s: settings.Settings) -> Check:
 
 
 def _servers(s: settings.Settings) -> list[Check]:
-    from .servers import status, topology_problem
+    from .health import status, topology_problem
 
     checks = []
     rows = status()

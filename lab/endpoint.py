@@ -9,7 +9,6 @@ chapters that must start or kill servers say so and are skipped.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -17,39 +16,21 @@ from . import processes, settings
 from .errors import LabError
 from .private import write_private
 
-FILE = "endpoint.url"
-VARIABLE = "LAB_REDIS_URL"
-REPLICA_VARIABLE = "LAB_REDIS_REPLICA_URL"
+FILE = settings.ENDPOINT_FILE
+VARIABLE = "LAB_REDIS_URL"  # (read in settings, like every LAB_ variable)
 
 
 class ChapterSkipped(LabError):
     """A chapter that needs the lab's own servers, while an external endpoint is set."""
 
 
-def _file(s: settings.Settings | None = None) -> Path:
-    return (s or settings.load()).path(FILE)
-
-
 def url(role: str = "master", s: settings.Settings | None = None) -> str | None:
     """The external endpoint's URL for `role`, or None when the lab runs its own servers."""
-    main = os.environ.get(VARIABLE) or _read(_file(s))
-    if not main:
-        return None
-    if role == "replica":
-        return os.environ.get(REPLICA_VARIABLE) or main
-    return main
-
-
-def _read(path: Path) -> str | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return text or None
+    return (s or settings.load()).endpoint(role)
 
 
 def is_external(s: settings.Settings | None = None) -> bool:
-    return url(s=s) is not None
+    return (s or settings.load()).is_external
 
 
 def redact(address: str) -> str:
@@ -99,34 +80,16 @@ def save(address: str) -> Path:
             "The lab's own servers are running: one lab, one Redis. Stop them first with `python -m lab down`, "
             "then run `python -m lab endpoint set` again."
         )
-    path = _file(s)
+    path = s.path(FILE)
     write_private(path, address + "\n")
     return path
 
 
 def clear() -> bool:
-    path = _file()
+    path = settings.load().path(FILE)
     existed = path.exists()
     path.unlink(missing_ok=True)
     return existed
-
-
-def options(**given) -> dict:
-    """redis-py options for the external endpoint (longer connect timeout: it is a network hop away)."""
-    from .clients import lean_handshake, no_retry
-
-    given.setdefault("socket_connect_timeout", 3.0)
-    given.setdefault("socket_timeout", 10.0)
-    given.setdefault("decode_responses", True)
-    given.setdefault("retry", no_retry())
-    return {**lean_handshake(), **given}
-
-
-def connect(role: str = "master", **given):
-    """A redis-py client for the external endpoint."""
-    import redis
-
-    return redis.Redis.from_url(url(role), **options(**given))
 
 
 def require_local_lab(reason: str) -> None:

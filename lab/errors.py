@@ -45,11 +45,21 @@ def install_notebook_handler() -> None:
         return
 
     import redis
+    from IPython.display import display
 
     def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
-        if issubclass(etype, LabError):
-            print(f"{'⏭️' if etype.__name__ == 'ChapterSkipped' else '❌'} {value}")
-        else:  # a server went away or hung in the middle of a cell: one sentence, not a redis-py traceback
-            print(f"❌ {redis_sentence(value)}")
+        skipped = etype.__name__ == "ChapterSkipped"
+        # a server that went away or hung in the middle of a cell: one sentence, not a redis-py traceback
+        sentence = str(value) if issubclass(etype, LabError) else redis_sentence(value)
+        display(chapter_stop("skipped" if skipped else "failed", sentence), raw=True)
 
     shell.set_custom_exc((LabError, redis.RedisError), _show)
+
+
+CHAPTER_MIME = "application/vnd.redis-workbook.chapter+json"
+
+
+def chapter_stop(status: str, reason: str) -> dict:
+    """Why a chapter stopped, as a MIME bundle: the sentence for the student, the data for the report."""
+    return {"text/plain": f"{'⏭️' if status == 'skipped' else '❌'} {reason}",
+            CHAPTER_MIME: {"status": status, "reason": reason}}  # fmt: skip

@@ -15,9 +15,8 @@ from . import clients, sentinel, servers
 from .cache import CacheAside, LookupResult
 from .credentials import REPLICATION_USER
 from .errors import LabError
+from .keys import KeySchema
 from .progress import progress
-
-PREFIX = "failover:"
 
 
 def restore(sentinels: bool = True) -> None:
@@ -43,6 +42,7 @@ def run_once(
     if not all(r["state"] == "up" for r in sentinel.status()):
         raise LabError("The sentinels are not running; start them with `python -m lab up --sentinel`.")
     _, master = sentinel.client_factory("admin", socket_timeout=0.3, socket_connect_timeout=0.3)
+    keys = KeySchema()
     acked: list[int] = []
     refused = 0
     n = 0
@@ -51,7 +51,7 @@ def run_once(
         nonlocal n, refused
         n += 1
         try:
-            master.set(f"{PREFIX}{n}", n)
+            master.set(keys.failover_write(n), n)
             if use_wait and master.wait(1, 200) < 1:
                 return True  # done on the master, not confirmed by a replica: not counted as acknowledged
         except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, redis.ResponseError):
@@ -87,9 +87,9 @@ def run_once(
     with clients.client_at(new_master[1]) as c:
         pipe = c.pipeline(transaction=False)
         for k in acked:
-            pipe.exists(f"{PREFIX}{k}")
+            pipe.exists(keys.failover_write(k))
         present = pipe.execute()
-        c.delete(*[f"{PREFIX}{k}" for k in range(1, n + 1)])
+        c.delete(*[keys.failover_write(k) for k in range(1, n + 1)])
     lost = [k for k, there in zip(acked, present) if not there]
     return {
         "wait": use_wait,

@@ -36,9 +36,9 @@ def redact(text: str) -> str:
 
 def show_runtime_conf(role: str) -> object:
     """What the lab adds to `conf/<role>.conf` at start, with the passwords hidden."""
-    from .servers import nodes
+    from .nodes import pair_nodes
 
-    node = nodes(settings.load())[role]
+    node = pair_nodes(settings.load())[role]
     text = redact(node.runtime_conf.read_text()).replace(str(settings.REPO_ROOT), "<repo>")
     return _markdown(f"**the {role}'s runtime configuration** (passwords hidden)\n\n```\n{text}```")
 
@@ -47,6 +47,6 @@ def status_table():
     """`lab.status()` as a pandas DataFrame, one row per server."""
     import pandas as pd
 
-    from .servers import status
+    from .health import status
 
     return pd.DataFrame([r.as_dict() for r in status()]).set_index("role").drop(columns=["log"])

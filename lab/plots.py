@@ -76,13 +76,6 @@ def latency_boxes(df, variants=None, title: str = "Latency per variant"):
     return fig
 
 
-def percentile_table(df):
-    """p50/p90/p99/max per variant, in µs (rounded for reading)."""
-    from .bench import percentiles
-
-    return percentiles(df).round(1)
-
-
 def ttl_countdown(df, title: str = "One key: TTL vs PTTL vs ideal"):
     """Measured TTL (whole seconds: a staircase) and PTTL (smooth) against the ideal line, per server."""
     fig, ax = _figure()

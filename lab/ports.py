@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from . import settings
@@ -53,18 +53,15 @@ def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[i
 
 
 def port_group(
-    variable: str, count: int, remembered: str, example: str, plus: int = 0, choose: bool = True
+    given: tuple[int, ...] | None, count: int, remembered: str, plus: int = 0, choose: bool = True
 ) -> list[int]:
-    """Ports for a group of nodes (sentinels, cluster nodes): from `variable`, else remembered in the
-    state directory, else `count` free ones (then remembered, so that later commands find them). With
-    `choose=False` (status, down: commands that only read) nothing is chosen or written: [] if none is known."""
+    """Ports for a group of nodes (sentinels, cluster nodes): those `given` by the settings (an environment
+    variable), else remembered in the state directory, else `count` free ones (then remembered, so that later
+    commands find them). With `choose=False` (status, down: commands that only read) nothing is chosen or
+    written: [] if none is known."""
+    if given:
+        return list(given)
     s = settings.load()
-    raw = os.environ.get(variable)
-    if raw:
-        found = [settings.parse_port(p, variable) for p in raw.split(",") if p.strip()]
-        if len(found) != count or len(set(found)) != count:
-            raise LabError(f"{variable}={raw!r}: give {count} different ports, e.g. {example}.")
-        return found
     path = s.path(remembered)
     try:
         return [int(p) for p in json.loads(path.read_text())]
@@ -82,3 +79,30 @@ def free_port_pair() -> tuple[int, int]:
     """Two TCP ports that are free on loopback right now."""
     master, replica = free_ports(2)
     return master, replica
+
+
+def choose_ports(spec: str, already_running: Callable[[settings.Settings], bool] = lambda s: False) -> None:
+    """`--ports auto` (a free pair), `--ports 7000,7001`, or `--ports default`: remembered in the state directory."""
+    home = settings.ensure_home_dir()
+    if spec == "default":
+        settings.forget_ports(home)
+        return
+    if spec == "auto":
+        try:
+            s = settings.load()
+        except LabError:  # a damaged ports.json: choose afresh
+            s = None
+        remembered = s is not None and (home / settings.PORTS_FILE).exists()
+        if remembered and not any(port_taken(p) for p in (s.master_port, s.replica_port)):
+            return  # keep the pair chosen earlier: free again, or...
+        if remembered and already_running(s):
+            return  # ...already ours and running
+        master, replica = free_port_pair()
+    else:
+        parts = spec.replace(" ", "").split(",")
+        if len(parts) != 2:
+            raise LabError(f"--ports {spec!r} is not understood; use `auto`, `default` or two ports like `7000,7001`.")
+        master, replica = (settings.parse_port(p, "--ports") for p in parts)
+        if master == replica:
+            raise LabError("--ports needs two different ports, e.g. `7000,7001`.")
+    settings.remember_ports(home, master, replica)

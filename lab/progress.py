@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 
-REPORT_VARIABLE = "LAB_REPORT"  # set by `python -m lab report` for the kernels it runs
+from .settings import in_report
+
+REPORT_VARIABLE = "LAB_REPORT"  # set by `python -m lab report` for the kernels it runs (see settings.VARIABLES)
 
 
 def progress(items: Iterable, desc: str, total: int | None = None, unit: str = "it") -> Iterator:
     """Iterate with a progress bar; in the exported report (no live widgets) print one line when done."""
-    if os.environ.get(REPORT_VARIABLE):
+    if in_report():
         start = time.perf_counter()
         count = 0
         for item in items:

@@ -11,9 +11,10 @@ import time
 
 from . import clients, servers, settings
 from .errors import LabError
+from .keys import WORKSHOP_KEY, KeySchema
+from .nodes import pair_nodes
 from .progress import progress
 
-PROBE_KEY = "repl:probe"
 STATUS_FIELDS = ["actual_role", "link", "master_repl_offset", "replica_offset", "byte_lag", "last_io_s",
                  "sync_full", "sync_partial_ok", "sync_partial_err"]  # fmt: skip
 
@@ -66,7 +67,7 @@ def sync_counters() -> dict[str, int]:
     return {k: int(stats[k]) for k in ("sync_full", "sync_partial_ok", "sync_partial_err")}
 
 
-def write_to_replica(key: str = "projet", value: str = "written on the replica") -> str:
+def write_to_replica(key: str = WORKSHOP_KEY, value: str = "written on the replica") -> str:
     """Try a write on the replica: the READONLY error it answers, as text (the lesson, not a crash)."""
     import redis
 
@@ -102,7 +103,7 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
         raise LabError("samples must be at least 1, e.g. samples=500.")
     _require_up()
     master, replica = clients.client("master"), clients.client("replica")
-    master.set(PROBE_KEY, -1)
+    master.set(KeySchema().repl_probe(), -1)
     seen: dict[int, float] = {}
     polls: list[float] = []
     wanted = [(-1, threading.Event())]  # (the value awaited, its event): replaced whole, read once per poll
@@ -112,7 +113,7 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
         while not stop.is_set():
             target, event = wanted[0]
             before = time.perf_counter()
-            value = replica.get(PROBE_KEY)
+            value = replica.get(KeySchema().repl_probe())
             now = time.perf_counter()
             polls.append(now - before)
             if value is not None and int(value) == target and target not in seen:
@@ -127,7 +128,7 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
             event = threading.Event()
             wanted[0] = (i, event)
             sent = time.perf_counter()
-            master.set(PROBE_KEY, i)
+            master.set(KeySchema().repl_probe(), i)
             acked = time.perf_counter()
             if not event.wait(timeout) or i not in seen:
                 continue  # not seen within the timeout: left out, and counted below
@@ -135,7 +136,7 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
     finally:
         stop.set()
         poller.join(2)
-        master.delete(PROBE_KEY)
+        master.delete(KeySchema().repl_probe())
     frame = pd.DataFrame(rows, columns=["sample", "rtt_us", "visible_us"])
     frame.attrs["poll_p50_us"] = sorted(polls)[len(polls) // 2] * 1e6 if polls else None
     frame.attrs["lost"] = samples - len(rows)
@@ -160,7 +161,7 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
         raise LabError("link_down_s, interval and catch_up_s must be positive (e.g. 1.0, 0.02, 3.0).")
     _require_up()
     master, replica = clients.client("master"), clients.client("replica")
-    master.set(PROBE_KEY, 0)
+    master.set(KeySchema().repl_probe(), 0)
     wait_for_offsets()
     rows = []
     start = time.perf_counter()
@@ -177,10 +178,10 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
                 master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
                 restored = True
             written += 1
-            master.set(PROBE_KEY, written)
+            master.set(KeySchema().repl_probe(), written)
             m_offset = master.info("replication")["master_repl_offset"]
             r_info = replica.info("replication")
-            seen = replica.get(PROBE_KEY)
+            seen = replica.get(KeySchema().repl_probe())
             rows.append({
                 "t": now, "link cut": not restored, "written": written,
                 "replica reads": int(seen) if seen is not None else None,
@@ -194,7 +195,7 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
             time.sleep(max(0.0, start + len(rows) * interval - time.perf_counter()))
     finally:
         master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
-        master.delete(PROBE_KEY)
+        master.delete(KeySchema().repl_probe())
     frame = pd.DataFrame(rows)
     frame["stale by"] = frame["written"] - frame["replica reads"]
     frame["byte lag"] = frame["master offset"] - frame["replica offset"]
@@ -203,7 +204,7 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
 
 def wait_cost(samples: int = 1000):
     """A plain SET against SET + WAIT 1 (until the replica acknowledges), alternated; tidy rows (bench shape)."""
-    from .bench import _frame, alternate
+    from .bench import alternate, tidy_frame
 
     if samples < 1:
         raise LabError("samples must be at least 1, e.g. samples=1000.")
@@ -212,13 +213,15 @@ def wait_cost(samples: int = 1000):
     acks: list[int] = []
 
     def set_and_wait():
-        master.set(PROBE_KEY, "w")
+        master.set(KeySchema().repl_probe(), "w")
         acks.append(master.wait(1, 1000))
 
-    frame = _frame(
-        alternate({"SET": lambda: master.set(PROBE_KEY, "w"), "SET + WAIT 1": set_and_wait}, samples, "WAIT")
+    frame = tidy_frame(
+        alternate(
+            {"SET": lambda: master.set(KeySchema().repl_probe(), "w"), "SET + WAIT 1": set_and_wait}, samples, "WAIT"
+        )
     )
-    master.delete(PROBE_KEY)
+    master.delete(KeySchema().repl_probe())
     frame.attrs["acknowledged"] = sum(a >= 1 for a in acks) / max(1, len(acks))
     return frame
 
@@ -226,7 +229,7 @@ def wait_cost(samples: int = 1000):
 def _replica_dump() -> None:
     """The snapshot SHUTDOWN SAVE leaves in the replica's folder served its purpose once loaded: remove it."""
     s = settings.load()
-    (servers.nodes(s)["replica"].data_dir / "dump.rdb").unlink(missing_ok=True)
+    (pair_nodes(s)["replica"].data_dir / "dump.rdb").unlink(missing_ok=True)
 
 
 def restart_replica() -> dict:
@@ -255,17 +258,17 @@ def resync_beyond_backlog(backlog: str = "16kb", payload_bytes: int = 256 * 1024
         chunk = "x" * 4096
         pipe = master.pipeline(transaction=False)
         for i in range(payload_bytes // len(chunk) + 1):
-            pipe.set(f"repl:fill:{i % 8}", chunk)
+            pipe.set(KeySchema().repl_fill(i % 8), chunk)
         pipe.execute()
         servers.up()
     finally:
         master.config_set("repl-backlog-size", original)
-        master.delete(*[f"repl:fill:{i}" for i in range(8)])
+        master.delete(*[KeySchema().repl_fill(i) for i in range(8)])
         _replica_dump()
     return {"before": before, "after": sync_counters(), "backlog": backlog, "written_bytes": payload_bytes}
 
 
-def master_failure(key: str = "projet", value: str = "redis cool") -> list[dict]:
+def master_failure(key: str = WORKSHOP_KEY, value: str = "redis cool") -> list[dict]:
     """Kill the master (kill -9), read from the replica, promote it by hand, write to it; then `lab.up()`
     restores the lab's topology and every write, and we time that."""
     _require_up()
@@ -285,15 +288,18 @@ def master_failure(key: str = "projet", value: str = "redis cool") -> list[dict]
         time.sleep(0.01)  # the replica notices the closed connection
     note(f"master killed (pid {pid})", **{"replica GET": replica.get(key)})
     replica.execute_command("REPLICAOF", "NO", "ONE")
-    replica.set("written-while-promoted", "kept")
-    note("replica promoted (REPLICAOF NO ONE), then written", **{"replica GET": replica.get("written-while-promoted")})
+    replica.set(KeySchema().repl_promoted_write(), "kept")
+    note(
+        "replica promoted (REPLICAOF NO ONE), then written",
+        **{"replica GET": replica.get(KeySchema().repl_promoted_write())},
+    )
     start = time.perf_counter()
     servers.up()
     healed = time.perf_counter() - start
     note(
         f"lab.up() restored the topology in {healed * 1000:.0f} ms",
-        **{"replica GET": clients.client("master").get("written-while-promoted")},
+        **{"replica GET": clients.client("master").get(KeySchema().repl_promoted_write())},
     )
     rows[-1]["heal_ms"] = round(healed * 1000)
-    clients.client("master").delete("written-while-promoted")
+    clients.client("master").delete(KeySchema().repl_promoted_write())
     return rows

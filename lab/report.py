@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import datetime as dt
-import html
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import checks, credentials, settings
-from .errors import LabError
+from .errors import CHAPTER_MIME, LabError
 from .progress import REPORT_VARIABLE
+from .report_page import ChapterResult, index_page, summary
 
 MARKER = ".workbook-report"
 CELL_TIMEOUT = 600
@@ -53,24 +51,6 @@ QUICK = {
     "replica_view_ttl": 0.5,
     "failover_runs": 1,
 }
-
-
-@dataclass
-class ChapterResult:
-    """One executed chapter: its checkpoints, its error if it raised, its HTML file."""
-
-    name: str
-    seconds: float = 0.0
-    checks: list[checks.Check] = field(default_factory=list)
-    error: str | None = None
-    skipped: str | None = None  # why, when the chapter needs the lab's own servers and an endpoint is set
-    html_file: str = ""
-
-    @property
-    def ok(self) -> bool:
-        if self.skipped:
-            return True
-        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
 
 
 def find_chapters(names: list[str] | None = None) -> list[Path]:
@@ -206,11 +186,11 @@ def _execute(path: Path, km, values: dict, secrets: tuple[str, ...]) -> tuple[ob
     try:
         NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as exc:
-        line = _redact(_error_line(nb) or str(exc).strip().splitlines()[-1], secrets)
-        if line.startswith("⏭️"):
-            result.skipped = line.removeprefix("⏭️").strip()
+        status, reason = _why_stopped(nb) or ("failed", str(exc).strip().splitlines()[-1])
+        if status == "skipped":
+            result.skipped = _redact(reason, secrets)
         else:
-            result.error = line
+            result.error = _redact(reason, secrets)
     except (CellTimeoutError, DeadKernelError) as exc:
         result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     result.seconds = time.monotonic() - start
@@ -218,14 +198,15 @@ def _execute(path: Path, km, values: dict, secrets: tuple[str, ...]) -> tuple[ob
     return nb, result
 
 
-def _error_line(nb) -> str | None:
+def _why_stopped(nb) -> tuple[str, str] | None:
+    """(status, reason) of the cell that stopped a chapter: the bundle the lab displayed, or Python's error."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if CHAPTER_MIME in data:
+                return data[CHAPTER_MIME]["status"], data[CHAPTER_MIME]["reason"]
             if output.get("output_type") == "error":
-                return f"{output.get('ename')}: {output.get('evalue')}"
-            text = output.get("text", "")
-            if output.get("output_type") == "stream" and text.startswith(("❌", "⏭️")):
-                return text.strip()
+                return "failed", f"{output.get('ename')}: {output.get('evalue')}"
     return None
 
 
@@ -237,7 +218,7 @@ def _exporter():
 
 def _environment() -> dict[str, str]:
     from . import platform
-    from .servers import status
+    from .health import status
 
     rows = status()
     master = rows[0]
@@ -247,86 +228,6 @@ def _environment() -> dict[str, str]:
         "Redis": f"{master.version or '?'} ({master.binary or 'not running'})",
         "Ports": f"master {rows[0].port}, replica {rows[1].port}",
     }
-
-
-def _detail_cell(c: checks.Check) -> str:
-    """What was measured, and for a failed checkpoint the fix too: a teacher sees why, a student what to do."""
-    text = html.escape(c.detail)
-    if not c.ok and c.hint:
-        text += f"{'<br>' if text else ''}<small>fix: <code>{html.escape(c.hint)}</code></small>"
-    return text
-
-
-def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> dict:
-    """The report as data (`summary.json`): one entry per checkpoint, with what it measured."""
-    entries = []
-    for r in results:
-        if r.skipped:
-            entries.append({"chapter": r.name, "name": "chapter", "status": "skipped", "detail": r.skipped, "hint": ""})
-            continue
-        if r.error:
-            entries.append({"chapter": r.name, "name": "chapter ran to the end", "status": "fail", "detail": r.error,
-                            "hint": ""})  # fmt: skip
-        entries += [{"chapter": r.name, "name": c.name, "status": "pass" if c.ok else "fail", "detail": c.detail,
-                     "hint": c.hint} for c in r.checks]  # fmt: skip
-    return {
-        "author": author,
-        "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "mode": mode,
-        "environment": env,
-        "chapters": [{"name": r.name, "seconds": round(r.seconds, 1), "ok": r.ok} for r in results],
-        "checkpoints": entries,
-    }
-
-
-def _index(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
-    esc = html.escape
-    passed = sum(r.ok for r in results)
-    mark = {"ok": "✅ pass", "bad": "❌ fail", "skip": "⏭️ skipped"}  # words too: not every browser has emoji
-
-    def row(link: str, kind: str, name: str, detail: str) -> str:
-        return f'<tr class="{kind}"><td>{link}</td><td>{esc(name)}</td><td>{mark[kind]}</td><td>{detail}</td></tr>'
-
-    rows = []
-    for r in results:
-        link = f'<a href="{esc(r.html_file)}">{esc(r.name)}</a>'
-        if r.skipped:
-            rows.append(row(link, "skip", "chapter", esc(r.skipped)))
-            continue
-        if r.error:
-            rows.append(row(link, "bad", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
-        if not r.checks and not r.error:
-            rows.append(row(link, "bad", "checkpoints", "no checkpoint was shown"))
-        rows += [row(link, "ok" if c.ok else "bad", c.name, _detail_cell(c)) for c in r.checks]
-    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
-    chapters_list = "".join(
-        f'<li><a href="{esc(r.html_file)}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
-        for r in results
-    )
-    skipped = sum(bool(r.skipped) for r in results)
-    verdict = (
-        "✅ every chapter passed" + (f" ({skipped} skipped: they need the lab's own servers)" if skipped else "")
-        if passed == len(results)
-        else f"❌ {len(results) - passed} chapter(s) need attention"
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — report of {esc(author)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
-table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }}
-tr.bad td {{ background: #fff0f0 }} tr.skip td {{ background: #f6f8fa }} td:nth-child(3) {{ white-space: nowrap }}
-code {{ font-size: .9em }}
-.verdict {{ font-size: 1.3rem; margin: 1rem 0 }}
-</style></head><body>
-<h1>Redis Cache Workbook — report</h1>
-<p><b>{esc(author)}</b> · {dt.datetime.now().strftime("%Y-%m-%d %H:%M")} · {esc(mode)} mode</p>
-<p class="verdict">{verdict} ({passed}/{len(results)})</p>
-<table>{facts}</table>
-<h2>Checkpoints</h2>
-<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{"".join(rows)}</table>
-<h2>Chapters</h2><ol>{chapters_list}</ol>
-</body></html>
-"""
 
 
 def _prepare_out(out: Path) -> Path:
@@ -367,7 +268,7 @@ def build(
     paths = find_chapters(chapters)
     target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
     tmp = _prepare_out(target)
-    author = author or os.environ.get("LAB_AUTHOR") or os.environ.get("USER") or "student"
+    author = author or settings.load().author
     values = QUICK if quick else {}
     kernels = _Kernels()
     try:
@@ -403,7 +304,7 @@ def build(
                 )
         env = _environment()
         mode = "quick" if quick else "class"
-        (tmp / "index.html").write_text(_redact(_index(results, author, mode, env), secrets), encoding="utf-8")
+        (tmp / "index.html").write_text(_redact(index_page(results, author, mode, env), secrets), encoding="utf-8")
         data = json.dumps(summary(results, author, mode, env), indent=2, ensure_ascii=False)
         (tmp / "summary.json").write_text(_redact(data, secrets) + "\n", encoding="utf-8")
         _publish(tmp, target)

@@ -12,7 +12,9 @@ import time
 
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
+from .nodes import Node, NodeGroup, stop_by_pid
 from .ports import port_group
+from .runtime_conf import quote_path
 
 MASTER_NAME = "labmaster"
 COUNT = 3
@@ -24,7 +26,7 @@ DISCOVERY_TIMEOUT = 15.0
 def ports(s: settings.Settings | None = None, choose: bool = True) -> list[int]:
     """The sentinels' ports: LAB_SENTINEL_PORTS, else a free trio chosen once and remembered (not chosen
     when `choose` is False: a command that only reads writes nothing)."""
-    return port_group("LAB_SENTINEL_PORTS", COUNT, PORTS_FILE, "26380,26381,26382", choose=choose)
+    return port_group((s or settings.load()).sentinel_ports, COUNT, PORTS_FILE, choose=choose)
 
 
 def started_once(s: settings.Settings | None = None) -> bool:
@@ -32,27 +34,19 @@ def started_once(s: settings.Settings | None = None) -> bool:
     return any((s or settings.load()).home.glob("sentinel-*.runtime.conf"))
 
 
-def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[servers.Node]:
+def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[Node]:
     s = s or settings.load()
-    return [servers.Node(f"sentinel-{i}", port, s.home, conf="sentinel") for i, port in enumerate(ports(s, choose), 1)]
+    return [Node(f"sentinel-{i}", port, s.home, conf="sentinel") for i, port in enumerate(ports(s, choose), 1)]
 
 
 def connect(port: int, s: settings.Settings | None = None, **options):
     """A client for one sentinel (they require the admin password)."""
-    import redis
-
-    s = s or settings.load()
-    creds = credentials.load(s.home)
-    options.setdefault("socket_connect_timeout", 0.5)
-    options.setdefault("socket_timeout", 2.0)
-    options.setdefault("decode_responses", True)
-    return redis.Redis(host=s.host, port=port, password=creds.admin, retry=clients.no_retry(),
-                       **clients.lean_handshake(), **options)  # fmt: skip
+    return clients.sentinel_at(port, s, **options)
 
 
-def runtime_config(node: servers.Node, s: settings.Settings, creds: credentials.Credentials) -> str:
+def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credentials) -> str:
     """The runtime part of a sentinel's configuration, then `include conf/sentinel.conf`."""
-    q = servers.quote_path
+    q = quote_path
     return "\n".join([
         "# Written by lab/sentinel.py at each start, then rewritten by the sentinel itself. Holds passwords.",
         f"port {node.port}",
@@ -70,11 +64,11 @@ def runtime_config(node: servers.Node, s: settings.Settings, creds: credentials.
     ]) + "\n"  # fmt: skip
 
 
-def _answers(node: servers.Node, s: settings.Settings) -> bool:
+def _answers(node: Node, s: settings.Settings) -> bool:
     import redis
 
     try:
-        with connect(node.port, s, socket_connect_timeout=0.2) as c:
+        with connect(node.port, s, socket_connect_timeout=0.2, socket_timeout=0.5) as c:
             return bool(c.ping())
     except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
         return False
@@ -86,7 +80,7 @@ def up() -> list[dict]:
     servers.up()
     server = binaries.server(s.redis_server)
     creds = credentials.load(s.home)
-    with servers.NodeGroup("a sentinel", "LAB_SENTINEL_PORTS") as group:
+    with NodeGroup("a sentinel", "LAB_SENTINEL_PORTS") as group:
         for node in nodes(s):
             if not _answers(node, s):
                 text = runtime_config(node, s, creds)
@@ -130,20 +124,9 @@ def status(s: settings.Settings | None = None) -> list[dict]:
 def down() -> list[str]:
     """Stop the sentinels."""
     s = settings.load()
-    return [node.role for node in nodes(s, choose=False) if servers.stop_by_pid(node)]
+    return [node.role for node in nodes(s, choose=False) if stop_by_pid(node)]
 
 
 def client_factory(user: str = "admin", **options):
     """redis-py's Sentinel: ask the sentinels where the master is, and follow it through a failover."""
-    from redis.sentinel import Sentinel
-
-    s = settings.load()
-    creds = credentials.load(s.home)
-    sentinel = Sentinel(
-        [(s.host, p) for p in ports(s)],
-        sentinel_kwargs={"password": creds.admin, "socket_timeout": 0.5, "socket_connect_timeout": 0.5},
-        socket_timeout=options.pop("socket_timeout", 0.5),
-        socket_connect_timeout=options.pop("socket_connect_timeout", 0.5),
-        decode_responses=True,
-    )
-    return sentinel, sentinel.master_for(MASTER_NAME, retry=clients.no_retry(), **clients.auth(user, s), **options)
+    return clients.through_sentinels(ports(), MASTER_NAME, user, **options)

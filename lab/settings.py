@@ -1,15 +1,6 @@
-"""Every tunable of the workbook in one place, each overridable by an environment variable.
-
-| variable            | default              | what                                            |
-|---------------------|----------------------|-------------------------------------------------|
-| LAB_HOME            | <repo>/.lab          | state directory: secrets, pid files, logs, data |
-| LAB_MASTER_PORT     | 6380                 | the master's port (or the pair from `up --ports auto`) |
-| LAB_REPLICA_PORT    | 6381                 | the replica's port                              |
-| LAB_REDIS_SERVER    | (discovered)         | a redis-server binary to use                    |
-| LAB_REDIS_CLI       | (discovered)         | a redis-cli binary to use                       |
-| LAB_SLOW_DB_DELAY   | 2.0                  | seconds the slow database takes per read        |
-| LAB_CACHE_TTL       | 60                   | seconds a cached value lives                    |
-| LAB_APP_PORT        | 8866                 | the port of the standalone form app (Voilà)     |
+"""Every tunable of the workbook in one place, each overridable by an environment variable: `VARIABLES` lists
+them all (the README's settings table is checked against it), `load()` reads them — with the state directory's
+remembered choices (ports, an endpoint) — into one `Settings` snapshot. No other module reads a `LAB_` variable.
 """
 
 from __future__ import annotations
@@ -17,12 +8,37 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LabError
 from .private import private_dir, write_private
+
+# name: (its default as the README shows it, what it is for)
+VARIABLES: dict[str, tuple[str, str]] = {
+    "LAB_HOME": ("`.lab/` in the repository", "state directory: passwords, pid files, logs, data"),
+    "LAB_MASTER_PORT": ("6380", "the master's port"),
+    "LAB_REPLICA_PORT": ("6381", "the replica's port"),
+    "LAB_REDIS_SERVER": ("discovered", "a `redis-server` binary to use"),
+    "LAB_REDIS_CLI": ("discovered", "a `redis-cli` binary to use"),
+    "LAB_SLOW_DB_DELAY": ("2.0", "seconds the slow database takes per read (0 to 60)"),
+    "LAB_CACHE_TTL": ("60", "seconds a cached value lives (whole seconds, 1 to a year)"),
+    "LAB_APP_PORT": ("8866", "the standalone form app's port"),
+    "LAB_AUTHOR": ("`$USER`", "the name on the report (or `--author`)"),
+    "LAB_SENTINEL_PORTS": ("three free ports, remembered", "the sentinels' ports, e.g. `26380,26381,26382`"),
+    "LAB_CLUSTER_PORTS": (
+        "six free ports, remembered",
+        "the cluster nodes' ports (≤ 55535: each also uses port + 10000)",
+    ),
+    "LAB_REDIS_URL": ("none", "an external Redis to use instead of the lab's servers (`redis://` or `rediss://`)"),
+    "LAB_REDIS_REPLICA_URL": ("`LAB_REDIS_URL`", "an external replica to read from"),
+    "LAB_KEY_PREFIX": ("none", "a prefix inside every key the lab writes (tests give each test its own)"),
+    "LAB_CHROMIUM": ("`/usr/bin/chromium`", "the browser the app test drives"),
+    "LAB_REPORT": ("unset", "set by `python -m lab report` for the kernels it runs: progress prints one line"),
+}
+ENDPOINT_FILE = "endpoint.url"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = REPO_ROOT / "conf"
@@ -46,7 +62,24 @@ class Settings:
     slow_db_delay: float
     cache_ttl: int
     app_port: int
+    author: str = "student"
+    redis_url: str | None = None  # an external endpoint (LAB_REDIS_URL, or `endpoint set`), else None
+    replica_url: str | None = None
+    sentinel_ports: tuple[int, ...] | None = None  # given by the environment, else chosen and remembered
+    cluster_ports: tuple[int, ...] | None = None
+    key_prefix: str = ""
+    chromium: str = "/usr/bin/chromium"
+    in_report: bool = False
     host: str = HOST
+
+    @property
+    def is_external(self) -> bool:
+        """Whether the lab uses a Redis it did not start."""
+        return self.redis_url is not None
+
+    def endpoint(self, role: str = "master") -> str | None:
+        """The external endpoint's URL for `role` (the replica's defaults to the master's)."""
+        return self.replica_url if role == "replica" else self.redis_url
 
     def path(self, *parts: str) -> Path:
         """A path inside the state directory."""
@@ -170,13 +203,48 @@ def load() -> Settings:
         replica = parse_port(os.environ["LAB_REPLICA_PORT"], "LAB_REPLICA_PORT")
     if master == replica:
         raise LabError(f"The master and the replica cannot share port {master}; give them two different ports.")
+    env = os.environ.get
+    url = env("LAB_REDIS_URL") or _read_line(home / ENDPOINT_FILE)
     return Settings(
         home=home,
         master_port=master,
         replica_port=replica,
-        redis_server=os.environ.get("LAB_REDIS_SERVER") or None,
-        redis_cli=os.environ.get("LAB_REDIS_CLI") or None,
+        redis_server=env("LAB_REDIS_SERVER") or None,
+        redis_cli=env("LAB_REDIS_CLI") or None,
         slow_db_delay=_number("LAB_SLOW_DB_DELAY", 2.0, *DELAY_RANGE),
         cache_ttl=int(_number("LAB_CACHE_TTL", 60, 1, TTL_RANGE[1], whole=True)),
-        app_port=parse_port(os.environ.get("LAB_APP_PORT") or "8866", "LAB_APP_PORT"),
+        app_port=parse_port(env("LAB_APP_PORT") or "8866", "LAB_APP_PORT"),
+        author=env("LAB_AUTHOR") or env("USER") or "student",
+        redis_url=url,
+        replica_url=(env("LAB_REDIS_REPLICA_URL") or url) if url else None,
+        sentinel_ports=_port_list("LAB_SENTINEL_PORTS", 3, "26380,26381,26382"),
+        cluster_ports=_port_list("LAB_CLUSTER_PORTS", 6, "7001,7002,7003,7004,7005,7006", highest=55535),
+        key_prefix=env("LAB_KEY_PREFIX") or "",
+        chromium=env("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium",
+        in_report=bool(env("LAB_REPORT")),
     )
+
+
+def _read_line(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _port_list(name: str, count: int, example: str, highest: int = 65535) -> tuple[int, ...] | None:
+    """Ports for a group of nodes from the environment, or None (then the lab chooses and remembers them)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    found = tuple(parse_port(p, name) for p in raw.split(",") if p.strip())
+    if len(found) != count or len(set(found)) != count:
+        raise LabError(f"{name}={raw!r}: give {count} different ports, e.g. {example}.")
+    if max(found) > highest:
+        raise LabError(f"{name}: these ports must be {highest} or less (each node also uses its port + 10000).")
+    return found
+
+
+def in_report() -> bool:
+    """Whether this process is a kernel that `python -m lab report` runs (LAB_REPORT)."""
+    return bool(os.environ.get("LAB_REPORT"))

@@ -6,7 +6,7 @@ import os
 import shlex
 
 from . import credentials, settings
-from .servers import BIN_DIR
+from .binaries import BIN_DIR
 
 
 def exports(s: settings.Settings | None = None) -> dict[str, str]:

@@ -11,10 +11,10 @@ import time
 
 from . import clients
 from .errors import LabError
+from .keys import KeySchema
 from .progress import progress
 
 TTL_DB = 1
-DEMO_KEY = "ttl:demo"
 
 
 def _positive(**values: float) -> None:
@@ -45,11 +45,11 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
     _positive(ttl=ttl, interval=interval)
     with clients.explained("master"):
         master, replica = _admin("master"), _admin("replica")
-        master.delete(DEMO_KEY)
+        master.delete(KeySchema().ttl_demo())
         sent = time.perf_counter()
-        master.set(DEMO_KEY, "counting down", px=int(ttl * 1000))
+        master.set(KeySchema().ttl_demo(), "counting down", px=int(ttl * 1000))
         start = time.perf_counter()
-        while not replica.exists(DEMO_KEY) and time.perf_counter() - start < 1.0:
+        while not replica.exists(KeySchema().ttl_demo()) and time.perf_counter() - start < 1.0:
             pass  # how long the key takes to reach the replica (it counts its TTL from there on Redis < 7)
         delay = {"master": 0.0, "replica": time.perf_counter() - start}
         rows = []
@@ -58,8 +58,8 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
             gone = 0
             for name, c in (("master", master), ("replica", replica)):
                 pipe = c.pipeline(transaction=False)
-                pipe.ttl(DEMO_KEY)
-                pipe.pttl(DEMO_KEY)
+                pipe.ttl(KeySchema().ttl_demo())
+                pipe.pttl(KeySchema().ttl_demo())
                 t = time.perf_counter() - start
                 ttl_s, pttl_ms = pipe.execute()
                 rtt = time.perf_counter() - start - t
@@ -104,7 +104,7 @@ def population(
         expired_before = master.info("stats")["expired_keys"]
         pipe = master.pipeline(transaction=False)
         for i, ttl in enumerate(ttls):
-            pipe.set(f"ttl:pop:{i}", i, px=int(ttl * 1000))
+            pipe.set(KeySchema().ttl_population(i), i, px=int(ttl * 1000))
         pipe.execute()
         start = time.perf_counter()
         rows = []
@@ -146,7 +146,7 @@ def lazy_vs_active(keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interv
                 before = master.info("stats")["expired_keys"]
                 pipe = master.pipeline(transaction=False)
                 for i in range(keys):
-                    pipe.set(f"ttl:lazy:{i}", i, px=int(ttl * 1000))
+                    pipe.set(KeySchema().ttl_lazy(i), i, px=int(ttl * 1000))
                 pipe.execute()
                 start = time.perf_counter()
                 label = "active expiry on" if active else "active expiry off"
@@ -166,7 +166,7 @@ def lazy_vs_active(keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interv
                 if not active:  # now read every key: each read finds it expired and deletes it (lazy)
                     pipe = master.pipeline(transaction=False)
                     for i in range(keys):
-                        pipe.get(f"ttl:lazy:{i}")
+                        pipe.get(KeySchema().ttl_lazy(i))
                     found = sum(v is not None for v in pipe.execute())
                     live, _ = _keyspace(master.info("keyspace"))
                     rows.append(
@@ -202,7 +202,7 @@ def replica_view(ttl: float = 1.0):
             rows.append(
                 {
                     "step": step,
-                    "replica GET": replica.get(DEMO_KEY),
+                    "replica GET": replica.get(KeySchema().ttl_demo()),
                     "replica keys in memory": r_keys,
                     "master keys in memory": m_keys,
                 }
@@ -211,12 +211,12 @@ def replica_view(ttl: float = 1.0):
         try:
             master.flushdb()
             master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)  # so the master does not DEL it on its own
-            master.set(DEMO_KEY, "short-lived", px=int(ttl * 1000))
+            master.set(KeySchema().ttl_demo(), "short-lived", px=int(ttl * 1000))
             master.wait(1, 1000)
             look("just written")
             time.sleep(ttl + 0.2)
             look(f"after {ttl:.1f} s (expired)")
-            master.get(DEMO_KEY)  # the master notices the expiry and propagates a DEL
+            master.get(KeySchema().ttl_demo())  # the master notices the expiry and propagates a DEL
             master.wait(1, 1000)
             look("after a read on the master")
         finally:

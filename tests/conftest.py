@@ -7,14 +7,18 @@ skipping: CI installs both.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from lab import binaries, ports, servers, settings
+from lab import binaries, clients, ports, servers, settings
+from lab.keys import KeySchema
 
 REPO = settings.REPO_ROOT
 IN_CI = bool(os.environ.get("CI"))
@@ -38,6 +42,11 @@ def _system_server() -> str | None:
 
 
 BINARIES = {"system": _system_server, "embedded": lambda: binaries.embedded_candidate("redis-server")}
+# Tests whose subject does not depend on the Redis version (the form, the CLI, a drill of the lab's own
+# logic) run on one binary: the system's where there is one (CI), else the embedded one.
+ONE_BINARY = "system" if _system_server() else "embedded"
+one_binary = pytest.mark.parametrize("redis_server", [ONE_BINARY], indirect=True)
+one_shared_pair = pytest.mark.parametrize("shared_pair", [ONE_BINARY], indirect=True)
 
 
 @pytest.fixture(params=sorted(BINARIES))
@@ -45,6 +54,62 @@ def redis_server(request) -> str:
     path = BINARIES[request.param]()
     need(path is not None, f"a {request.param} redis-server binary")
     return path
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """`os.environ` with `values` set, restored after (monkeypatch is per test; the shared pair is per session)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session", params=sorted(BINARIES))
+def shared_pair(request, tmp_path_factory) -> dict[str, str]:
+    """One replicated pair per binary for the whole session (RU102PY's conftest): tests that only read and
+    write keys share it, each under its own key prefix, instead of starting servers of their own."""
+    path = BINARIES[request.param]()
+    need(path is not None, f"a {request.param} redis-server binary")
+    home = tmp_path_factory.mktemp(f"pair-{request.param}") / "lab"
+    master, replica = ports.free_port_pair()
+    env = {"LAB_HOME": str(home), "LAB_MASTER_PORT": str(master), "LAB_REPLICA_PORT": str(replica),
+           "LAB_REDIS_SERVER": path}  # fmt: skip
+    with _environment(env):
+        servers.up()
+    yield env
+    with _environment(env):
+        servers.down()
+    assert lab_processes(home, children=True) == [], "a redis-server of the shared pair is still running"
+
+
+_prefixes = itertools.count(1)
+
+
+@pytest.fixture
+def pair(shared_pair, monkeypatch) -> settings.Settings:
+    """The session's pair for this binary, with this test's own key prefix; its keys are deleted after it."""
+    for name in ("LAB_REDIS_CLI", "REDISCLI_AUTH", "LAB_REDIS_URL", "LAB_REDIS_REPLICA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in shared_pair.items():
+        monkeypatch.setenv(name, value)
+    prefix = f"t{next(_prefixes)}-"
+    monkeypatch.setenv("LAB_KEY_PREFIX", prefix)
+    if not servers.is_up():  # an earlier test left it hurt: heal it (a no-op when it is fine)
+        servers.up()
+    yield settings.load()
+    for db in (0, 1):  # the cache's keys, and the TTL experiments' database
+        with clients.client("master", db=db) as admin:
+            for pattern in KeySchema(prefix).patterns():
+                doomed = list(admin.scan_iter(match=pattern, count=1000))
+                if doomed:
+                    admin.delete(*doomed)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The standalone app (`./workbook app`, Voilà) driven in a real headless chromium, as a student uses it."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -10,11 +9,11 @@ import time
 
 import pytest
 
-from lab import ports
+from lab import ports, settings
 
 from .conftest import REPO, need
 
-CHROMIUM = os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = settings.load().chromium
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -19,8 +19,8 @@ DELAY = 0.3
 
 
 @pytest.fixture
-def db(lab):
-    return SlowDB(lab.path("test.sqlite3"), delay=DELAY)
+def db(pair, tmp_path):
+    return SlowDB(tmp_path / "test.sqlite3", delay=DELAY)
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_database_reads_updates_and_is_slow(db):
     assert db.read("test-key") == "changed" and db.read("missing") is None and db.reads == 3
 
 
-def test_miss_then_hit(cache, lab):
+def test_miss_then_hit(cache, pair):
     first = cache.get("test-key")
     second = cache.get("test-key")
     assert (first.source, first.cache_state) == ("slow_db", "miss") and first.elapsed_ms >= DELAY * 1000
@@ -50,7 +50,9 @@ def test_miss_then_hit(cache, lab):
     assert 55 < second.ttl <= 60
     assert cache.counters() == {"hits": 1, "misses": 1, "unavailable": 0, "hit_ratio": 0.5}
     admin = clients.client("master")
-    assert admin.get("cache:test-key") == first.value and 0 < admin.ttl("cache:test-key") <= 60
+    assert (
+        admin.get(KeySchema().value("test-key")) == first.value and 0 < admin.ttl(KeySchema().value("test-key")) <= 60
+    )
 
 
 @contextmanager
@@ -71,7 +73,7 @@ def round_trips(cache):
         conn_class.send_packed_command = original
 
 
-def test_hit_is_one_round_trip_of_get_and_pttl(cache, lab):
+def test_hit_is_one_round_trip_of_get_and_pttl(cache, pair):
     cache.get("test-key")
     with round_trips(cache) as sent:
         assert cache.get("test-key").source == "cache"
@@ -79,7 +81,7 @@ def test_hit_is_one_round_trip_of_get_and_pttl(cache, lab):
     assert b"GET" in sent[0] and b"PTTL" in sent[0] and sent[0].count(b"*2\r\n") == 2
 
 
-def test_miss_reads_the_database_once_and_writes_once(cache, db, lab):
+def test_miss_reads_the_database_once_and_writes_once(cache, db, pair):
     before = db.reads
     cache.redis.ping()  # connected and logged in before we count
     with round_trips(cache) as sent:
@@ -89,7 +91,7 @@ def test_miss_reads_the_database_once_and_writes_once(cache, db, lab):
     assert len(sent) == 2 and b"SET" in sent[1] and b"PX" in sent[1]
 
 
-def test_miss_with_the_lock_takes_it_and_releases_it_with_the_write(db, lab):
+def test_miss_with_the_lock_takes_it_and_releases_it_with_the_write(db, pair):
     cache = CacheAside(db, stampede_protection="lock")
     cache.redis.ping()
     with round_trips(cache) as sent:
@@ -98,10 +100,10 @@ def test_miss_with_the_lock_takes_it_and_releases_it_with_the_write(db, lab):
     assert b"NX" in sent[1] and b"WATCH" in sent[2] and b"GET" in sent[3], sent
     assert b"MULTI" in sent[4] and b"DEL" in sent[4] and b"EXEC" in sent[4] and len(sent) == 5
     assert not any(b"EVAL" in s for s in sent)
-    assert clients.client("master").exists(KeySchema.lock("sku-0009")) == 0
+    assert clients.client("master").exists(KeySchema().lock("sku-0009")) == 0
 
 
-def test_miss_without_stampede_protection_is_read_then_one_write(db, lab):
+def test_miss_without_stampede_protection_is_read_then_one_write(db, pair):
     cache = CacheAside(db, stampede_protection=None)
     cache.redis.ping()
     with round_trips(cache) as sent:
@@ -109,36 +111,36 @@ def test_miss_without_stampede_protection_is_read_then_one_write(db, lab):
     assert len(sent) == 2 and b"SET" in sent[1] and b"PX" in sent[1]
 
 
-def test_the_replica_serves_the_cached_value(cache, lab):
+def test_the_replica_serves_the_cached_value(cache, pair):
     value = cache.get("test-key").value
     replica = clients.client("replica")
     deadline = time.monotonic() + 5
-    while replica.get("cache:test-key") != value and time.monotonic() < deadline:
+    while replica.get(KeySchema().value("test-key")) != value and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert replica.get("cache:test-key") == value
+    assert replica.get(KeySchema().value("test-key")) == value
 
 
-def test_invalidation_on_write_and_stale_read_without_it(db, lab):
+def test_invalidation_on_write_and_stale_read_without_it(db, pair):
     rows = cache_lessons.invalidation(db, "sku-0001", 60)
     assert rows[1]["value"] == "updated (invalidation on)" and rows[1]["source"] == "slow_db"
     assert rows[3]["value"] == rows[2]["value"] and rows[3]["source"] == "cache"  # stale
     assert db.read("sku-0001") == catalogue()["sku-0001"]  # restored
 
 
-def test_negative_caching(db, lab):
+def test_negative_caching(db, pair):
     rows = cache_lessons.negative_caching(db, "no-such-key", 60)
     assert [r["source"] for r in rows] == ["slow_db"] * 3 + ["slow_db", "cache", "cache"]
     assert all(r["value"] == "(not found)" for r in rows)
     assert rows[-1]["ttl_s"] <= 5
 
 
-def test_stampede_protection_reads_the_database_once(db, lab):
+def test_stampede_protection_reads_the_database_once(db, pair):
     rows = cache_lessons.stampede(db, "sku-0042", clients=50)
     assert [r["database reads"] for r in rows] == [50, 1, 1]
     assert rows[2]["answered from the cache"] == 49  # the lock's waiters read the value from Redis
 
 
-def test_the_lock_protects_across_separate_clients(db, lab):
+def test_the_lock_protects_across_separate_clients(db, pair):
     """Two caches with their own connections and no shared memory: as two processes would be."""
     caches = [CacheAside(db, stampede_protection="lock") for _ in range(2)]
     caches[0].invalidate("sku-0050")
@@ -149,14 +151,14 @@ def test_the_lock_protects_across_separate_clients(db, lab):
     assert len({r.value for r in results}) == 1
 
 
-def test_lock_is_released_only_by_its_owner(cache, lab):
+def test_lock_is_released_only_by_its_owner(cache, pair):
     admin = clients.client("master")
-    admin.set(KeySchema.lock("test-key"), "someone-else", px=10_000)
+    admin.set(KeySchema().lock("test-key"), "someone-else", px=10_000)
     cache._store_and_unlock("test-key", "stored anyway", 10_000, "my-token")
-    assert admin.get(KeySchema.lock("test-key")) == "someone-else"
-    assert admin.get(KeySchema.value("test-key")) == "stored anyway"
+    assert admin.get(KeySchema().lock("test-key")) == "someone-else"
+    assert admin.get(KeySchema().value("test-key")) == "stored anyway"
     cache._store_and_unlock("test-key", "mine", 10_000, "someone-else")
-    assert admin.exists(KeySchema.lock("test-key")) == 0 and admin.get(KeySchema.value("test-key")) == "mine"
+    assert admin.exists(KeySchema().lock("test-key")) == 0 and admin.get(KeySchema().value("test-key")) == "mine"
 
 
 @pytest.mark.parametrize(
@@ -164,25 +166,25 @@ def test_lock_is_released_only_by_its_owner(cache, lab):
     [("EVAL", "while true do end", 0), ("EVALSHA", "0" * 40, 0), ("SCRIPT", "LOAD", "return 1"),
      ("FUNCTION", "LIST"), ("FLUSHALL",), ("CONFIG", "GET", "maxmemory"), ("KEYS", "*"), ("DEBUG", "SLEEP", 0)],
 )  # fmt: skip
-def test_the_app_user_runs_no_code_and_no_admin_command(cache, lab, command):
+def test_the_app_user_runs_no_code_and_no_admin_command(cache, pair, command):
     import redis
 
     with pytest.raises(redis.ResponseError, match="NOPERM|no permissions|unknown command"):
         cache.redis.execute_command(*command)
 
 
-def test_the_servers_have_a_memory_cap_for_a_cache(lab):
+def test_the_servers_have_a_memory_cap_for_a_cache(pair):
     config = clients.client("master").config_get("maxmemory*")
     assert int(config["maxmemory"]) == 64 * 1024 * 1024 and config["maxmemory-policy"] == "allkeys-lru"
 
 
-def test_ttl_jitter_spreads_expiries(db, lab):
+def test_ttl_jitter_spreads_expiries(db, pair):
     plain, jittered = cache_lessons.jitter(db, db.keys(15), ttl=60, spread=0.2)
     assert plain["spread s"] < 0.5
     assert jittered["spread s"] > 1 and jittered["last expiry s"] <= 72.5
 
 
-def test_redis_unavailable_then_recovered(db, lab):
+def test_redis_unavailable_then_recovered(db, pair):
     rows = cache_lessons.redis_unavailable(db, "test-key", 60)
     assert rows[0]["cache"] in ("hit", "miss")
     assert [r["cache"] for r in rows[1:3]] == ["unavailable", "unavailable"]
@@ -191,7 +193,7 @@ def test_redis_unavailable_then_recovered(db, lab):
     assert servers.status()[1].link_status == "up"
 
 
-def test_unavailable_result_carries_a_warning(db, lab):
+def test_unavailable_result_carries_a_warning(db, pair):
     cache = CacheAside(db)
     servers.stop("master")
     result = cache.get("test-key")
@@ -200,7 +202,7 @@ def test_unavailable_result_carries_a_warning(db, lab):
 
 
 @pytest.mark.parametrize("key", ["", "   ", "x" * (MAX_KEY_LENGTH + 1), "a\nb", "tab\there", "nul\x00"])
-def test_bad_keys_write_nothing(cache, db, lab, key):
+def test_bad_keys_write_nothing(cache, db, pair, key):
     admin = clients.client("master")
     keys_before, reads_before = admin.dbsize(), db.reads
     with pytest.raises(BadKey):
@@ -209,26 +211,26 @@ def test_bad_keys_write_nothing(cache, db, lab, key):
 
 
 @pytest.mark.parametrize("key", ["café crème", "🙂 emoji", "with space", "*", "?", "[abc]", "x" * MAX_KEY_LENGTH])
-def test_any_printable_unicode_key_works_and_globs_are_plain(cache, db, lab, key):
+def test_any_printable_unicode_key_works_and_globs_are_plain(cache, db, pair, key):
     db.update(key, f"value of {key}")
     cache.get("other")  # a cached neighbour a pattern would match
     first, second = cache.get(key), cache.get(key)
     assert first.value == second.value == f"value of {key}" and second.source == "cache"
-    assert clients.client("master").get(KeySchema.value(key)) == f"value of {key}"
+    assert clients.client("master").get(KeySchema().value(key)) == f"value of {key}"
 
 
-def test_stored_not_found_marker_is_not_a_value(cache, lab):
+def test_stored_not_found_marker_is_not_a_value(cache, pair):
     cache.get("nothing-here")
-    assert clients.client("master").get("cache:nothing-here") == NOT_FOUND
+    assert clients.client("master").get(KeySchema().value("nothing-here")) == NOT_FOUND
     assert cache.get("nothing-here").value is None
 
 
-def test_cache_runs_as_the_restricted_user(cache, lab):
+def test_cache_runs_as_the_restricted_user(cache, pair):
     with pytest.raises(redis.exceptions.NoPermissionError):
         cache.redis.set("projet", "x")
 
 
-def test_fetch_json_prints_only_json(lab):
+def test_fetch_json_prints_only_json(pair):
     result = run_lab("fetch", "test-key", "--json", "--ttl", "30", env={"LAB_SLOW_DB_DELAY": "0.05"})
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -239,18 +241,18 @@ def test_fetch_json_prints_only_json(lab):
 
 
 @pytest.mark.parametrize("key", ["", "a\tb"])
-def test_fetch_bad_key_exits_2_on_stderr(lab, key):
+def test_fetch_bad_key_exits_2_on_stderr(pair, key):
     result = run_lab("fetch", key, "--json")
     assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith("❌")
     assert "Traceback" not in result.stderr
 
 
-def test_fetch_bad_ttl(lab):
+def test_fetch_bad_ttl(pair):
     result = run_lab("fetch", "test-key", "--ttl", "-3")
     assert result.returncode == 2 and "--ttl" in result.stderr
 
 
-def test_form_shows_source_history_and_errors(cache, lab):
+def test_form_shows_source_history_and_errors(cache, pair):
     from lab.widgets import CacheForm
 
     form = CacheForm(cache)
@@ -268,7 +270,7 @@ def test_form_shows_source_history_and_errors(cache, lab):
     form.close()
 
 
-def test_concurrent_forms_do_not_share_counters(db, lab):
+def test_concurrent_forms_do_not_share_counters(db, pair):
     caches = [CacheAside(db) for _ in range(2)]
     threads = [threading.Thread(target=c.get, args=("test-key",)) for c in caches]
     for t in threads:

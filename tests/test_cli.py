@@ -34,18 +34,18 @@ def test_unwritable_lab_home_is_explained(tmp_path):
     assert "LAB_HOME" in result.stderr
 
 
-def test_env_makes_the_workshops_commands_work(lab):
+def test_env_makes_the_workshops_commands_work(pair):
     exports = run_lab("env")
     assert exports.returncode == 0
-    cli = shutil.which("redis-cli", path=str(lab.home / "bin"))
+    cli = shutil.which("redis-cli", path=str(pair.home / "bin"))
     assert cli, "lab up links the chosen redis-cli into STATE/bin"
     script = (
         f'eval "$({exports.args[0]} -m lab env)"\n'
-        f'redis-cli -p {lab.master_port} set projet "redis cool"\n'
-        f"redis-cli -p {lab.replica_port} get projet\n"
+        f'redis-cli -p {pair.master_port} set projet "redis cool"\n'
+        f"redis-cli -p {pair.replica_port} get projet\n"
     )
     # the replica needs a moment: retry the get a few times as a student would
-    script += f"for i in 1 2 3 4 5; do sleep 0.1; redis-cli -p {lab.replica_port} get projet; done\n"
+    script += f"for i in 1 2 3 4 5; do sleep 0.1; redis-cli -p {pair.replica_port} get projet; done\n"
     done = subprocess.run(
         ["bash", "-c", script], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
     )
@@ -54,7 +54,7 @@ def test_env_makes_the_workshops_commands_work(lab):
     assert "NOAUTH" not in done.stdout + done.stderr
 
 
-def test_doctor_is_green_on_a_running_lab(lab):
+def test_doctor_is_green_on_a_running_lab(pair):
     result = run_lab("doctor")
     assert "❌" not in result.stdout.replace("❌ fail Python and venv", ""), result.stdout
     assert "✅ pass Replication" in result.stdout and "✅ pass Password required" in result.stdout

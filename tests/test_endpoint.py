@@ -13,7 +13,7 @@ import redis
 from lab import endpoint, ports, servers
 from lab.errors import LabError
 
-from .conftest import lab_processes, run_lab
+from .conftest import lab_processes, one_binary, run_lab
 from .stress import DelayProxy
 
 
@@ -50,6 +50,8 @@ def test_up_starts_nothing_and_reports_the_endpoint(external, lab_home):
     assert servers.down() == []
 
 
+@pytest.mark.slow
+@one_binary
 def test_every_chapter_runs_or_skips_on_an_endpoint_one_hop_away(external, tmp_path, monkeypatch):
     """Through a proxy adding ~0.5 ms each way (a managed Redis in the same region): 03 and 04 pass every
     checkpoint, the chapters that start or kill servers are skipped in one sentence, nothing fails."""

@@ -20,7 +20,7 @@ from lab.cache import CacheAside
 from lab.errors import LabError
 from lab.slowdb import SlowDB
 
-from .conftest import REPO, lab_processes, need, run_lab
+from .conftest import REPO, lab_processes, need, one_binary, one_shared_pair, run_lab
 
 
 def _mode(path) -> int:
@@ -30,6 +30,8 @@ def _mode(path) -> int:
 # -- 1. secrets unreadable by other users -------------------------------------------------------------
 
 
+@pytest.mark.slow
+@one_binary
 def test_every_file_is_private_after_sentinels_and_a_failover(lab):
     sentinel.up()
     sentinel.connect(sentinel.ports()[0]).execute_command("SENTINEL", "FAILOVER", sentinel.MASTER_NAME)
@@ -46,6 +48,7 @@ def test_the_state_directory_is_0700_whoever_creates_it(lab_home):
     assert _mode(lab_home) == 0o700 and private.too_open(lab_home) == []
 
 
+@one_binary
 def test_up_repairs_modes_and_doctor_reports_them(lab):
     (lab.home / credentials_file()).chmod(0o644)
     lab.home.chmod(0o755)
@@ -93,6 +96,7 @@ def test_endpoint_passwords_are_never_printed(lab_home, monkeypatch, form):
 # -- 3. one lab, one pair -------------------------------------------------------------------------------
 
 
+@one_binary
 def test_up_on_new_ports_moves_the_lab_with_its_data(lab, monkeypatch):
     clients.client("master").set("moved", "with me")
     monkeypatch.delenv("LAB_MASTER_PORT")
@@ -108,12 +112,14 @@ def test_up_on_new_ports_moves_the_lab_with_its_data(lab, monkeypatch):
     assert clients.client("replica").get("moved") == "with me"
 
 
-def test_endpoint_set_is_refused_while_the_lab_runs(lab):
+@one_shared_pair
+def test_endpoint_set_is_refused_while_the_lab_runs(pair):
     result = run_lab("endpoint", "set", "redis://:pw@127.0.0.1:1/0")
     assert result.returncode == 1 and "python -m lab down" in result.stderr
-    assert not (lab.home / endpoint.FILE).exists()
+    assert not (pair.home / endpoint.FILE).exists()
 
 
+@one_binary
 def test_down_finds_servers_without_pid_files_and_spares_strangers(lab):
     for pid_file in lab.home.glob("*.pid"):
         pid_file.unlink()
@@ -132,6 +138,8 @@ def test_down_finds_servers_without_pid_files_and_spares_strangers(lab):
 # -- 4. after a Sentinel failover, one master that takes writes ----------------------------------------
 
 
+@pytest.mark.slow
+@one_binary
 def test_up_after_a_sentinel_failover_leaves_one_writable_master(lab):
     sentinel.up()
     sentinel.connect(sentinel.ports()[0]).execute_command("SENTINEL", "FAILOVER", sentinel.MASTER_NAME)
@@ -149,6 +157,7 @@ def test_up_after_a_sentinel_failover_leaves_one_writable_master(lab):
         time.sleep(0.2)
 
 
+@one_binary
 def test_status_and_doctor_name_two_masters_and_no_master(lab):
     clients.client("replica").execute_command("REPLICAOF", "NO", "ONE")
     status = run_lab("status")
@@ -166,6 +175,7 @@ def test_status_and_doctor_name_two_masters_and_no_master(lab):
 # -- 5. a hung server is named as such ---------------------------------------------------------------
 
 
+@one_binary
 def test_a_stopped_master_is_called_hung_everywhere(lab):
     pid = servers.status()[0].pid
     os.kill(pid, signal.SIGSTOP)
@@ -183,6 +193,7 @@ def test_a_stopped_master_is_called_hung_everywhere(lab):
         os.kill(pid, signal.SIGCONT)
 
 
+@one_binary
 def test_down_stops_a_stopped_server(lab):
     os.kill(servers.status()[0].pid, signal.SIGSTOP)
     servers.down()
@@ -192,8 +203,9 @@ def test_down_stops_a_stopped_server(lab):
 # -- 7. the lookup degrades, never crashes -----------------------------------------------------------
 
 
-def test_redis_errors_on_the_cache_path_answer_from_the_database(lab):
-    db = SlowDB(lab.path("degrade.sqlite3"), delay=0)
+@one_shared_pair
+def test_redis_errors_on_the_cache_path_answer_from_the_database(pair):
+    db = SlowDB(pair.path("degrade.sqlite3"), delay=0)
     on_replica = CacheAside(db, client=clients.client("replica", "app"))
     result = on_replica.get("sku-0003")  # a miss: the SET is refused (READONLY)
     assert result.cache_state == "unavailable" and result.value and "ReadOnlyError" in result.warning
@@ -208,6 +220,7 @@ def test_redis_errors_on_the_cache_path_answer_from_the_database(lab):
         admin.config_set("maxmemory-policy", "allkeys-lru")
 
 
+@one_binary
 def test_a_busy_server_degrades_the_lookup(lab):
     admin = clients.client("master", socket_timeout=30)
     admin.config_set("lua-time-limit", 500)
@@ -231,6 +244,7 @@ def _ignore(fn, *args):
         pass
 
 
+@one_binary
 def test_a_damaged_database_is_one_sentence(lab, tmp_path):
     damaged = tmp_path / "damaged.sqlite3"
     damaged.write_bytes(b"this is not a database" * 100)
@@ -241,6 +255,7 @@ def test_a_damaged_database_is_one_sentence(lab, tmp_path):
     assert result.returncode == 1 and "delete it" in result.stderr and "Traceback" not in result.stderr
 
 
+@one_binary
 def test_killing_the_master_during_bench_is_one_sentence(lab):
     proc = subprocess.Popen([sys.executable, "-m", "lab", "bench", "--hit-samples", "200000"], cwd=REPO,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
@@ -272,6 +287,7 @@ def test_settings_out_of_range_are_one_sentence(lab_home, variable, value):
     assert "Traceback" not in result.stderr
 
 
+@one_binary
 def test_cache_refuses_absurd_ttls_in_one_sentence(lab):
     for bad in (float("nan"), float("inf"), 1e300, 0):
         with pytest.raises(LabError, match="seconds from"):
@@ -282,6 +298,7 @@ def test_cache_refuses_absurd_ttls_in_one_sentence(lab):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@one_binary
 def test_an_interrupted_up_leaves_no_lone_master(lab_home, redis_server, sig):
     env = {**os.environ, "PYTHONPATH": str(REPO), "LAB_REDIS_SERVER": redis_server}
     proc = subprocess.Popen([sys.executable, "-m", "lab", "up"], cwd=REPO, env=env, stdout=subprocess.PIPE,
@@ -296,6 +313,7 @@ def test_an_interrupted_up_leaves_no_lone_master(lab_home, redis_server, sig):
         assert lab_processes(lab_home) == [], "an interrupted up left a server running"
 
 
+@one_binary
 def test_damaged_credentials_are_refused_not_replaced(lab):
     from lab import credentials
 
@@ -310,6 +328,7 @@ def test_damaged_credentials_are_refused_not_replaced(lab):
 
 
 @pytest.mark.parametrize("content", [{"master": 99999, "replica": 7001}, {"master": 7001, "replica": 7001}, "x"])
+@one_binary
 def test_a_bad_ports_file_is_reported_and_default_recovers(lab_home, redis_server, monkeypatch, content):
     monkeypatch.delenv("LAB_MASTER_PORT")
     monkeypatch.delenv("LAB_REPLICA_PORT")
@@ -326,6 +345,7 @@ def test_a_bad_ports_file_is_reported_and_default_recovers(lab_home, redis_serve
     assert not (lab_home / settings.PORTS_FILE).exists()
 
 
+@one_binary
 def test_down_on_a_read_only_state_directory_stops_every_server(lab):
     mounted = subprocess.run(["mount", "--bind", str(lab.home), str(lab.home)], capture_output=True)
     need(mounted.returncode == 0, "a bind mount (root) to make the state directory read-only")
@@ -351,6 +371,8 @@ def test_read_only_commands_write_nothing(lab_home):
     assert not any(lab_home.glob("*ports.json")) if lab_home.exists() else True
 
 
+@pytest.mark.slow
+@one_binary
 def test_down_while_a_chapter_runs_fails_it_with_a_sentence(lab, tmp_path):
     out = tmp_path / "report"
     proc = subprocess.Popen([sys.executable, "-m", "lab", "report", "--quick", "--chapter", "04", "--out", str(out)],

@@ -15,14 +15,14 @@ matplotlib.use("Agg")
 COLUMNS = ["variant", "latency_us", "sample", "t"]
 
 
-def test_hits_and_raw_get_are_alternated_tidy_rows(lab):
+def test_hits_and_raw_get_are_alternated_tidy_rows(pair):
     df = bench.hits(50)
     assert list(df.columns) == COLUMNS and len(df) == 100
     assert df.groupby("variant").size().to_dict() == {"cache hit": 50, "raw GET": 50}
     assert (df.latency_us > 0).all() and df.t.is_monotonic_increasing
 
 
-def test_misses_include_the_database_delay(lab):
+def test_misses_include_the_database_delay(pair):
     df = bench.misses(3, delay=0.05, jitter=0)
     assert len(df) == 3 and (df.latency_us >= 50_000).all()
 
@@ -36,18 +36,18 @@ def test_misses_include_the_database_delay(lab):
         (lambda: bench.miss_overhead(10), {"miss (0 ms db)", "cache hit"}),
     ],
 )
-def test_comparisons_measure_both_sides(lab, frame, variants):
+def test_comparisons_measure_both_sides(pair, frame, variants):
     df = frame()
     assert set(df.variant) == variants and list(df.columns) == COLUMNS
 
 
-def test_percentile_table(lab):
-    table = plots.percentile_table(bench.hits(30))
+def test_percentile_table(pair):
+    table = bench.percentile_table(bench.hits(30))
     assert list(table.columns) == ["count", "p50_us", "p90_us", "p99_us", "max_us"]
     assert (table.p50_us <= table.p99_us).all() and (table.p99_us <= table.max_us).all()
 
 
-def test_bench_json_prints_one_object(lab):
+def test_bench_json_prints_one_object(pair):
     result = run_lab("bench", "--json", "--hit-samples", "50", "--miss-samples", "3", "--new-client-samples", "10")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -68,7 +68,7 @@ def test_bench_json_prints_one_object(lab):
 
 
 @pytest.mark.parametrize("args", [["--hit-samples", "0"], ["--miss-samples", "-5"]])
-def test_bench_refuses_bad_counts(lab, args):
+def test_bench_refuses_bad_counts(lab_home, args):
     result = run_lab("bench", *args)
     assert result.returncode == 1 and "at least 1" in result.stderr and "Traceback" not in result.stderr
 
@@ -78,7 +78,7 @@ def test_bench_when_the_lab_is_down(lab_home):
     assert result.returncode == 1 and "lab.up()" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_single_key_counts_down_on_both_servers(lab):
+def test_single_key_counts_down_on_both_servers(pair):
     df = ttl.single_key(1.0, 0.1)
     assert set(df.server) == {"master", "replica"}
     alive = df[(df.ttl_s >= 0) & (df.pttl_s >= 0)]
@@ -86,13 +86,13 @@ def test_single_key_counts_down_on_both_servers(lab):
     assert (df.groupby("server").ttl_s.last() == -2).all()
 
 
-def test_population_all_expire(lab):
+def test_population_all_expire(pair):
     df = ttl.population(30, 1.0, "staggered", interval=0.1)
     assert df.live_keys.iloc[0] == 30 and df.live_keys.iloc[-1] == 0
     assert df.expired_keys.iloc[-1] == 30
 
 
-def test_lazy_vs_active(lab):
+def test_lazy_vs_active(pair):
     df = ttl.lazy_vs_active(20, 0.3, watch=1.0, interval=0.2)
     last = df[df.phase == "never read"].groupby("expiry").keys_in_memory.last()
     assert last["active expiry on"] == 0 and last["active expiry off"] == 20
@@ -102,7 +102,7 @@ def test_lazy_vs_active(lab):
     assert clients.client("master").execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1) in (b"OK", "OK")
 
 
-def test_replica_keeps_expired_key_until_the_masters_del(lab):
+def test_replica_keeps_expired_key_until_the_masters_del(pair):
     df = ttl.replica_view(0.3)
     assert df["replica GET"].iloc[0] == "short-lived" and pd.isna(df["replica GET"].iloc[1])
     assert df["replica keys in memory"].tolist() == [1, 1, 0]
@@ -117,7 +117,7 @@ def test_replica_keeps_expired_key_until_the_masters_del(lab):
         lambda: ttl.lazy_vs_active(ttl=0),
     ],
 )
-def test_ttl_bad_input_is_a_sentence(lab, call):
+def test_ttl_bad_input_is_a_sentence(call):
     with pytest.raises(LabError):
         call()
 

@@ -8,7 +8,7 @@ from lab.errors import LabError
 from .conftest import lab_processes
 
 
-def test_status_table_has_both_servers_and_counters(lab):
+def test_status_table_has_both_servers_and_counters(pair):
     table = replication.status_table()
     assert list(table.index) == ["master", "replica"]
     assert table.loc["master", "actual_role"] == "master" and table.loc["replica", "link"] == "up"
@@ -16,50 +16,50 @@ def test_status_table_has_both_servers_and_counters(lab):
     assert {"sync_full", "sync_partial_ok", "sync_partial_err"} <= set(table.columns)
 
 
-def test_replica_is_read_only_but_config_works(lab):
+def test_replica_is_read_only_but_config_works(pair):
     assert replication.write_to_replica().startswith("READONLY")
     assert replication.replica_config_still_works()["replica-read-only"] == "yes"
 
 
-def test_time_to_visible_separates_the_round_trip(lab):
+def test_time_to_visible_separates_the_round_trip(pair):
     df = replication.time_to_visible(100)
     assert len(df) == 100 and df.attrs["lost"] == 0 and df.attrs["poll_p50_us"] > 0
     assert (df.rtt_us > 0).all() and (df.visible_us > 0).all()
 
 
-def test_stale_reads_then_catch_up(lab):
+def test_stale_reads_then_catch_up(pair):
     df = replication.stale_reads(link_down_s=0.6, interval=0.02)
     assert df["stale by"].max() > 0 and (df[df["link cut"]]["link"] == "down").any()
     assert df["stale by"].iloc[-1] == 0 and df["link"].iloc[-1] == "up"
     assert servers.status()[1].link_status == "up"  # the replication user is on again
 
 
-def test_wait_is_acknowledged(lab):
+def test_wait_is_acknowledged(pair):
     df = replication.wait_cost(50)
     assert set(df.variant) == {"SET", "SET + WAIT 1"} and df.attrs["acknowledged"] == 1.0
 
 
-def test_restart_gives_a_partial_resync(lab):
+def test_restart_gives_a_partial_resync(pair):
     result = replication.restart_replica()
     assert result["after"]["sync_partial_ok"] == result["before"]["sync_partial_ok"] + 1
     assert result["after"]["sync_full"] == result["before"]["sync_full"]
-    assert not (lab.home / "replica" / "dump.rdb").exists()
+    assert not (pair.home / "replica" / "dump.rdb").exists()
 
 
-def test_writing_beyond_the_backlog_gives_a_full_resync(lab):
+def test_writing_beyond_the_backlog_gives_a_full_resync(pair):
     result = replication.resync_beyond_backlog()
     assert result["after"]["sync_full"] == result["before"]["sync_full"] + 1
     assert clients.client("master").config_get("repl-backlog-size")["repl-backlog-size"] == "1048576"
 
 
-def test_master_failure_promote_and_heal(lab):
+def test_master_failure_promote_and_heal(pair):
     rows = replication.master_failure()
     assert rows[0]["replica GET"] == "redis cool" and rows[0]["replica link"] == "down"
     assert rows[1]["replica role"] == "master"
     assert rows[-1]["replica role"] == "slave" and rows[-1]["replica link"] == "up"
     assert rows[-1]["replica GET"] == "kept"  # the write made while promoted survived the heal
     status = servers.status()
-    assert [r.actual_role for r in status] == ["master", "slave"] and len(lab_processes(lab.home)) == 2
+    assert [r.actual_role for r in status] == ["master", "slave"] and len(lab_processes(pair.home)) == 2
 
 
 def test_helpers_when_the_lab_is_down(lab_home):

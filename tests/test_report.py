@@ -14,7 +14,7 @@ from .conftest import REPO, run_lab
 from .stress import cpu_burners
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # (session, not module: an xdist worker may run other modules in between)
 def quick_report(tmp_path_factory):
     """`python -m lab report --quick` once for this module, on a private lab, with two CPU-bound processes
     beside it (a student's busy laptop): every checkpoint must still pass, because each compares with what
@@ -41,6 +41,8 @@ def quick_report(tmp_path_factory):
                 os.environ[k] = v
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_every_chapter_passes(quick_report):
     result, out, _ = quick_report
     assert result.returncode == 0, result.stdout + result.stderr
@@ -57,6 +59,8 @@ def test_every_chapter_passes(quick_report):
     assert all(c["detail"] for c in summary["checkpoints"] if c["chapter"] >= "02"), "a measured figure is missing"
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_report_is_offline(quick_report):
     _, out, _ = quick_report
     for page in out.glob("*.html"):
@@ -66,6 +70,8 @@ def test_report_is_offline(quick_report):
         assert "@import url(http" not in text
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_report_holds_no_secret(quick_report):
     _, out, secrets = quick_report
     for page in out.iterdir():
@@ -75,6 +81,8 @@ def test_report_holds_no_secret(quick_report):
             assert "REDISCLI_AUTH=" not in text or "REDISCLI_AUTH=***" in text
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_report_shows_the_workshop_commands(quick_report):
     _, out, _ = quick_report
     chapter = (out / "01_master_and_replica.html").read_text()
@@ -140,6 +148,8 @@ def test_a_failing_chapter_is_reported_and_exits_non_zero(tmp_path, lab_home, mo
     assert "measured 912 µs" in index and "fix: <code>lab.up()</code>" in index
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_report_embeds_the_plots(quick_report):
     _, out, _ = quick_report
     for chapter in ("02_replication", "03_cache_aside", "04_latency", "05_ttl_decay"):
@@ -147,6 +157,8 @@ def test_report_embeds_the_plots(quick_report):
         assert text.count('src="data:image/png;base64,') >= 1, chapter
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_index_names_the_environment(quick_report):
     _, out, _ = quick_report
     index = (out / "index.html").read_text()

@@ -12,6 +12,8 @@ from lab.slowdb import SlowDB
 
 from .conftest import lab_processes
 
+pytestmark = pytest.mark.slow  # failovers and a six-node cluster: drills of seconds each
+
 
 @pytest.fixture
 def sentinels(lab):

@@ -13,6 +13,7 @@ import redis
 
 from lab import clients, credentials, servers, settings
 from lab.errors import LabError
+from lab.keys import KeySchema
 
 from .conftest import REPO, lab_processes, run_lab
 
@@ -21,7 +22,7 @@ def pids(s):
     return {row.role: row.pid for row in servers.status()}
 
 
-def test_up_starts_a_linked_pair(lab):
+def test_up_starts_a_linked_pair(pair):
     rows = {row.role: row for row in servers.status()}
     assert rows["master"].state == rows["replica"].state == "up"
     assert rows["master"].actual_role == "master" and rows["replica"].actual_role == "slave"
@@ -31,12 +32,12 @@ def test_up_starts_a_linked_pair(lab):
     )
 
 
-def test_up_is_idempotent(lab):
-    before = pids(lab)
+def test_up_is_idempotent(pair):
+    before = pids(pair)
     servers.up()
     servers.up()
-    assert pids(lab) == before
-    assert len(lab_processes(lab.home)) == 2
+    assert pids(pair) == before
+    assert len(lab_processes(pair.home)) == 2
 
 
 def test_concurrent_ups_make_one_pair(lab_home, redis_server):
@@ -56,7 +57,7 @@ def test_concurrent_ups_make_one_pair(lab_home, redis_server):
     assert len(lab_processes(lab_home)) == 2
 
 
-def test_replication_of_the_workshop_key(lab):
+def test_replication_of_the_workshop_key(pair):
     clients.client("master").set("projet", "redis cool")
     replica = clients.client("replica")
     deadline = time.monotonic() + 5
@@ -144,33 +145,33 @@ def test_ports_auto_picks_and_remembers_a_free_pair(lab_home, redis_server, monk
     assert f"LAB_MASTER_PORT={chosen['master']}" in env
 
 
-def test_password_is_required(lab):
+def test_password_is_required(pair):
     with pytest.raises(redis.AuthenticationError):
         clients.anonymous("master").ping()
     with pytest.raises(redis.AuthenticationError):
         clients.anonymous("replica").ping()
 
 
-def test_credentials_are_private_and_never_logged(lab):
-    path = lab.home / credentials.FILE
+def test_credentials_are_private_and_never_logged(pair):
+    path = pair.home / credentials.FILE
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    creds = credentials.load(lab.home)
+    creds = credentials.load(pair.home)
     assert all(len(p) >= 32 for p in creds.values())
     assert "***" in repr(creds) and creds.admin not in repr(creds)
     for name in ("master.log", "replica.log"):
-        log = (lab.home / name).read_text()
+        log = (pair.home / name).read_text()
         assert not any(p in log for p in creds.values())
     for role in ("master", "replica"):
-        assert oct((lab.home / f"{role}.runtime.conf").stat().st_mode & 0o777) == "0o600"
+        assert oct((pair.home / f"{role}.runtime.conf").stat().st_mode & 0o777) == "0o600"
     for conf in (REPO / "conf").glob("*.conf"):
         text = conf.read_text()
-        assert not any(p in text for p in creds.values()) and str(lab.home) not in text
+        assert not any(p in text for p in creds.values()) and str(pair.home) not in text
 
 
-def test_app_user_is_restricted(lab):
-    app = clients.client("master", "app")
-    app.set("cache:hello", "world", ex=60)
-    assert app.get("cache:hello") == "world" and app.ttl("cache:hello") > 0
+def test_app_user_is_restricted(pair):
+    app, hello = clients.client("master", "app"), KeySchema().value("hello")
+    app.set(hello, "world", ex=60)
+    assert app.get(hello) == "world" and app.ttl(hello) > 0
     with pytest.raises(redis.exceptions.NoPermissionError):
         app.set("projet", "not mine")
     for forbidden in (
@@ -183,7 +184,7 @@ def test_app_user_is_restricted(lab):
     ):
         with pytest.raises(redis.exceptions.NoPermissionError):
             forbidden()
-    assert clients.client("master").get("cache:hello") == "world"
+    assert clients.client("master").get(hello) == "world"
 
 
 def _listening(port: int) -> set[str]:
@@ -202,9 +203,9 @@ def _listening(port: int) -> set[str]:
     return found
 
 
-def test_listeners_are_loopback_only(lab):
+def test_listeners_are_loopback_only(pair):
     loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1 and ::1 as the kernel writes them
-    for port in (lab.master_port, lab.replica_port):
+    for port in (pair.master_port, pair.replica_port):
         addresses = _listening(port)
         assert addresses and addresses <= loopback, addresses
 
