@@ -102,7 +102,7 @@ def cmd_doctor(args) -> int:
 def cmd_report(args) -> int:
     from .report import build
 
-    return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter)
+    return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter, solutions=args.solutions)
 
 
 # JupyterLab, without the deprecation warnings of its own extensions (Voilà turns traitlets' back on at
@@ -282,7 +282,7 @@ def cmd_test(args) -> int:
     given = args.pytest_args
     # two workers: most tests wait on servers, not on the CPU (a module's shared fixture stays on one worker);
     # `-n 0` or `-p no:xdist` runs them in this process
-    chosen = any(a.startswith(("-n", "--numprocesses", "-p")) for a in given)
+    chosen = any(a.startswith(("-n", "--numprocesses")) or a in ("no:xdist", "-pno:xdist") for a in given)
     workers = [] if chosen else ["-n", "2", "--dist", "loadgroup"]
     cmd = [sys.executable, "-m", "pytest", *workers, *given]
     return subprocess.call(cmd, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
@@ -320,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=None, help="output folder (default: report/)")
     rep.add_argument("--author", default=None, help="the name on the report")
     rep.add_argument("--chapter", action="append", help="only this chapter (repeatable), e.g. 01_master_and_replica")
+    rep.add_argument("--solutions", action="store_true", help="fill every exercise with its solution (a preview)")
     rep.set_defaults(run=cmd_report)
     fetch = sub.add_parser("fetch", help="look a key up through the cache (the workshop's curl demo)")
     fetch.add_argument("key")

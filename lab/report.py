@@ -27,6 +27,7 @@ MARKER = ".workbook-report"
 CELL_TIMEOUT = 600
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATES = Path(__file__).parent / "templates"
+SOLUTIONS = settings.NOTEBOOKS_DIR / "solutions"
 
 # --quick: values that make the whole workbook run in well under a minute. A chapter takes only the
 # names its own parameters cell defines.
@@ -107,6 +108,25 @@ def collected_checks(nb) -> list[checks.Check]:
     return found
 
 
+def collected_exercises(nb) -> list[dict]:
+    """Every exercise result a chapter displayed, read back from its outputs."""
+    from .exercises import MIME as EXERCISE_MIME
+
+    return [out["data"][EXERCISE_MIME] for cell in nb.cells for out in cell.get("outputs", [])
+            if EXERCISE_MIME in out.get("data", {})]  # fmt: skip
+
+
+def fill_solutions(nb) -> int:
+    """Put each exercise's solution (`notebooks/solutions/<id>.py`) into its stub cell; how many were filled."""
+    filled = 0
+    for cell in nb.cells:
+        exercise = cell.metadata.get("exercise") if cell.cell_type == "code" else None
+        if exercise:
+            cell.source = (SOLUTIONS / f"{exercise}.py").read_text().rstrip("\n")
+            filled += 1
+    return filled
+
+
 def _static_widgets(nb) -> None:
     """Widgets cannot run in a static page: replace each widget view with a note (snapshots follow it)."""
     for cell in nb.cells:
@@ -173,7 +193,9 @@ class _Kernels:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _execute(path: Path, km, values: dict, secrets: tuple[str, ...]) -> tuple[object, ChapterResult]:
+def _execute(
+    path: Path, km, values: dict, secrets: tuple[str, ...], solutions: bool = False
+) -> tuple[object, ChapterResult]:
     """Run one chapter in the kernel `km` (already started); its notebook with outputs, and its result."""
     import nbformat
     from nbclient import NotebookClient
@@ -181,6 +203,8 @@ def _execute(path: Path, km, values: dict, secrets: tuple[str, ...]) -> tuple[ob
 
     nb = nbformat.read(path, as_version=4)
     inject_parameters(nb, values)
+    if solutions:
+        fill_solutions(nb)
     result = ChapterResult(path.stem)
     start = time.monotonic()
     try:
@@ -195,6 +219,7 @@ def _execute(path: Path, km, values: dict, secrets: tuple[str, ...]) -> tuple[ob
         result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     result.seconds = time.monotonic() - start
     result.checks = collected_checks(nb)
+    result.exercises = collected_exercises(nb)
     return nb, result
 
 
@@ -260,7 +285,11 @@ def _publish(tmp: Path, out: Path) -> None:
 
 
 def build(
-    quick: bool = False, out: str | None = None, author: str | None = None, chapters: list[str] | None = None
+    quick: bool = False,
+    out: str | None = None,
+    author: str | None = None,
+    chapters: list[str] | None = None,
+    solutions: bool = False,
 ) -> int:
     """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
     from .servers import up
@@ -282,7 +311,7 @@ def build(
             print(f"[{number}/{len(paths)}] {path.stem} ...", end=" ", flush=True)
             km = following
             try:
-                nb, result = _execute(path, km, values, secrets)
+                nb, result = _execute(path, km, values, secrets, solutions)
             finally:
                 # The next chapter's kernel boots now, while this one is exported and shut down: never
                 # during a chapter, whose timed loops it would slow down.
@@ -299,11 +328,13 @@ def build(
             else:
                 print(
                     f"{'✅' if result.ok else '❌'} {len(result.checks) - len(bad)}/{len(result.checks)} checkpoints, "
-                    f"{result.seconds:.1f} s" + (f" — {result.error}" if result.error else ""),
+                    + _exercise_counts(result)
+                    + f"{result.seconds:.1f} s"
+                    + (f" — {result.error}" if result.error else ""),
                     flush=True,
                 )
         env = _environment()
-        mode = "quick" if quick else "class"
+        mode = ("quick" if quick else "class") + (" with the solutions" if solutions else "")
         (tmp / "index.html").write_text(_redact(index_page(results, author, mode, env), secrets), encoding="utf-8")
         data = json.dumps(summary(results, author, mode, env), indent=2, ensure_ascii=False)
         (tmp / "summary.json").write_text(_redact(data, secrets) + "\n", encoding="utf-8")
@@ -312,8 +343,17 @@ def build(
         kernels.close()
         shutil.rmtree(tmp, ignore_errors=True)
     failed = [r.name for r in results if not r.ok]
+    to_do = sum(r.to_do for r in results)
     print(
         f"report: {target / 'index.html'}  ({time.monotonic() - started:.1f} s)"
         + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ all chapters passed")
+        + (f"; ⬜ {to_do} exercise(s) still to do (the lab itself works)" if to_do else "")
     )
     return 1 if failed else 0
+
+
+def _exercise_counts(result: ChapterResult) -> str:
+    if not result.exercises:
+        return ""
+    counts = {s: sum(e["status"] == s for e in result.exercises) for s in ("done", "wrong", "todo")}
+    return f"exercises {counts['done']} done, {counts['wrong']} wrong, {counts['todo']} to do, "

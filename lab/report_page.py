@@ -20,12 +20,27 @@ class ChapterResult:
     error: str | None = None
     skipped: str | None = None  # why, when the chapter needs the lab's own servers and an endpoint is set
     html_file: str = ""
+    exercises: list[dict] = field(default_factory=list)  # each exercise's result: exercise, status, parts, hint
 
     @property
     def ok(self) -> bool:
         if self.skipped:
             return True
-        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
+        wrong = any(e["status"] == "wrong" for e in self.exercises)
+        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks) and not wrong
+
+    @property
+    def to_do(self) -> int:
+        return sum(e["status"] == "todo" for e in self.exercises)
+
+
+EXERCISE_STATUS = {"done": "pass", "wrong": "fail", "todo": "todo"}
+
+
+def exercise_detail(e: dict) -> str:
+    """What an exercise's check verified (each part ✅/❌), and the hint when it is wrong."""
+    parts = "; ".join(f"{'✅' if p['ok'] else '❌'} {p['text']}" for p in e["parts"]) or e.get("message", "")
+    return parts + (f" — hint: {e['hint']}" if e["status"] == "wrong" and e.get("hint") else "")
 
 
 def detail_cell(c: checks.Check) -> str:
@@ -48,6 +63,8 @@ def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str,
                             "hint": ""})  # fmt: skip
         entries += [{"chapter": r.name, "name": c.name, "status": "pass" if c.ok else "fail", "detail": c.detail,
                      "hint": c.hint} for c in r.checks]  # fmt: skip
+        entries += [{"chapter": r.name, "name": f"exercise {e['exercise']}", "status": EXERCISE_STATUS[e["status"]],
+                     "detail": exercise_detail(e), "hint": e.get("hint", "")} for e in r.exercises]  # fmt: skip
     return {
         "author": author,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
@@ -61,7 +78,13 @@ def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str,
 def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
     esc = html.escape
     passed = sum(r.ok for r in results)
-    mark = {"ok": "✅ pass", "bad": "❌ fail", "skip": "⏭️ skipped"}  # words too: not every browser has emoji
+    mark = {
+        "ok": "✅ pass",
+        "bad": "❌ fail",
+        "skip": "⏭️ skipped",
+        "todo": "⬜ to do",
+    }  # words: not every browser has emoji
+    kind_of = {"done": "ok", "wrong": "bad", "todo": "todo"}
 
     def row(link: str, kind: str, name: str, detail: str) -> str:
         return f'<tr class="{kind}"><td>{link}</td><td>{esc(name)}</td><td>{mark[kind]}</td><td>{detail}</td></tr>'
@@ -77,23 +100,26 @@ def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[s
         if not r.checks and not r.error:
             rows.append(row(link, "bad", "checkpoints", "no checkpoint was shown"))
         rows += [row(link, "ok" if c.ok else "bad", c.name, detail_cell(c)) for c in r.checks]
+        rows += [row(link, kind_of[e["status"]], f"exercise {e['exercise']}", esc(exercise_detail(e)))
+                 for e in r.exercises]  # fmt: skip
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
         f'<li><a href="{esc(r.html_file)}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
         for r in results
     )
     skipped = sum(bool(r.skipped) for r in results)
+    to_do = sum(r.to_do for r in results)
     verdict = (
         "✅ every chapter passed" + (f" ({skipped} skipped: they need the lab's own servers)" if skipped else "")
         if passed == len(results)
         else f"❌ {len(results) - passed} chapter(s) need attention"
-    )
+    ) + (f" · ⬜ {to_do} exercise(s) still to do" if to_do else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — report of {esc(author)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
 table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }}
-tr.bad td {{ background: #fff0f0 }} tr.skip td {{ background: #f6f8fa }} td:nth-child(3) {{ white-space: nowrap }}
+tr.bad td {{ background: #fff0f0 }} tr.skip td, tr.todo td {{ background: #f6f8fa }} td:nth-child(3) {{ white-space: nowrap }}
 code {{ font-size: .9em }}
 .verdict {{ font-size: 1.3rem; margin: 1rem 0 }}
 </style></head><body>

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab import credentials, ports, report, servers
+from lab import credentials, exercises, ports, report, servers
 from lab.errors import LabError
 
 from .conftest import REPO, run_lab
@@ -26,7 +26,8 @@ def quick_report(tmp_path_factory):
     master, replica = ports.free_port_pair()
     env = {"LAB_HOME": str(home / "lab"), "LAB_MASTER_PORT": str(master), "LAB_REPLICA_PORT": str(replica)}
     with cpu_burners(2):
-        result = run_lab("report", "--quick", "--out", str(out), "--author", "Test Student", env=env, timeout=900)
+        result = run_lab("report", "--quick", "--solutions", "--out", str(out), "--author", "Test Student", env=env,
+                         timeout=900)  # fmt: skip
     secrets = credentials.load(home / "lab").values()
     yield result, out, secrets
     saved = {k: os.environ.get(k) for k in env}
@@ -54,9 +55,12 @@ def test_every_chapter_passes(quick_report):
         )
     assert "❌" not in index and "Test Student" in index
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["author"] == "Test Student" and summary["mode"] == "quick"
+    assert summary["author"] == "Test Student"
     assert len(summary["checkpoints"]) >= 35 and {c["status"] for c in summary["checkpoints"]} == {"pass"}
     assert all(c["detail"] for c in summary["checkpoints"] if c["chapter"] >= "02"), "a measured figure is missing"
+    done = {c["name"].removeprefix("exercise ") for c in summary["checkpoints"] if c["name"].startswith("exercise ")}
+    assert done == set(exercises.EXERCISES), "with --solutions, every exercise is done"
+    assert summary["mode"] == "quick with the solutions"
 
 
 @pytest.mark.slow

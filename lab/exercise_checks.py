@@ -1,0 +1,327 @@
+"""The checks behind `lab.exercises`: one function per exercise, each verifying real Redis behaviour.
+
+Cache exercises run on the lab's master through a user made for the check, which may touch only
+`cache:ex-<token>:*` with the `app` user's commands (deleted after, with its keys); exercises that need admin
+commands (REPLICAOF, CONFIG) run on scratch servers the check starts and stops, never on the lab's own.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import binaries, clients, credentials, ports, settings
+from .exercise_runner import Checker, observation, observe, prediction
+
+
+class NoPrediction(Exception):
+    """A "predict, then observe" exercise checked without a prediction made before the observation."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    check: Callable
+    hint: str
+    prediction: bool = False
+    limit: float = 10.0
+
+
+# -- where the answers run ----------------------------------------------------------------------------
+
+
+class CountingDB:
+    """A database stand-in with `.read(key)` that counts its reads."""
+
+    def __init__(self, records: dict[str, str]):
+        self.records, self.reads = dict(records), 0
+
+    def read(self, key: str) -> str | None:
+        self.reads += 1
+        return self.records.get(key)
+
+    def update(self, key: str, value: str) -> None:
+        self.records[key] = value
+
+
+@contextmanager
+def exercise_user() -> Iterator[tuple[object, str]]:
+    """(a client logged in as a user limited to this check's keys, the key prefix); both gone afterwards."""
+    token = secrets.token_hex(4)
+    name, password, prefix = f"exercise-{token}", secrets.token_urlsafe(24), f"ex-{token}:"
+    admin = clients.client("master")
+    admin.execute_command("ACL", "SETUSER", name, "reset", "on", f">{password}", f"~cache:{prefix}*",
+                          "resetchannels", "-@all", *credentials.APP_COMMANDS)  # fmt: skip
+    s = settings.load()
+    import redis
+
+    user = redis.Redis(host=s.host, port=s.master_port, username=name, password=password, decode_responses=True,
+                       socket_timeout=3, socket_connect_timeout=1, retry=clients.no_retry(),
+                       **clients.lean_handshake())  # fmt: skip
+    try:
+        yield user, prefix
+    finally:
+        user.close()
+        admin.execute_command("ACL", "DELUSER", name)
+        doomed = list(admin.scan_iter(match=f"cache:{prefix}*", count=1000))
+        if doomed:
+            admin.delete(*doomed)
+
+
+@contextmanager
+def scratch_servers(count: int, replicated: bool = False) -> Iterator[list]:
+    """`count` throwaway redis-servers (loopback, a password, a temporary folder), stopped and removed after;
+    with `replicated`, the second follows the first. Admin clients to them only: never the lab's servers."""
+    import redis
+
+    folder = Path(tempfile.mkdtemp(prefix="lab-exercise-"))
+    password = secrets.token_urlsafe(16)
+    server = binaries.server(settings.load().redis_server).path
+    procs, made = [], []
+    try:
+        for i, port in enumerate(ports.free_ports(count)):
+            (folder / str(i)).mkdir()
+            extra = ["--replicaof", "127.0.0.1", str(made[0][0])] if replicated and i else []
+            procs.append(subprocess.Popen(
+                [server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--masterauth",
+                 password, "--save", "", "--appendonly", "no", "--repl-diskless-sync", "no",
+                 "--repl-diskless-sync-delay", "0", "--dir", str(folder / str(i)), *extra],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o077,
+            ))  # fmt: skip
+            c = redis.Redis(host="127.0.0.1", port=port, password=password, decode_responses=True, socket_timeout=5,
+                            retry=clients.no_retry(), **clients.lean_handshake())  # fmt: skip
+            made.append((port, c))
+            _wait(lambda c=c: c.ping(), "a scratch server did not start")
+        if replicated:
+            _wait(lambda: made[1][1].info("replication").get("master_link_status") == "up", "no link")
+        yield [c for _, c in made]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait(condition: Callable[[], object], why: str, timeout: float = 10.0) -> None:
+    import redis
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (redis.ConnectionError, redis.ResponseError):
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(why)
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+# -- the checks ------------------------------------------------------------------------------------
+
+
+def replicaof(c: Checker) -> None:
+    with scratch_servers(2) as (primary, secondary):
+        port = primary.connection_pool.connection_kwargs["port"]
+        c.run(primary, secondary, port)
+        c.part(primary.info("replication").get("role") == "master", "the primary is still a master")
+        primary.set("written-on-the-primary", "hello")
+        info = secondary.info("replication")
+        c.part(info.get("role") == "slave", f"the second server is a replica (role: {info.get('role')})")
+        c.part(int(info.get("master_port", 0)) == port, f"it follows port {port} (follows: {info.get('master_port')})")
+        linked = _eventually(lambda: secondary.get("written-on-the-primary") == "hello", 5)
+        c.part(linked, "a key written on the primary afterwards is read back on the replica")
+
+
+def byte_lag(c: Checker) -> None:
+    with scratch_servers(2, replicated=True) as (master, replica):
+        master.set("before", "x")
+        _eventually(lambda: replica.get("before") == "x")
+        c.part(c.run(master.info("replication"), replica.info("replication")) == 0,
+               "0 bytes behind while the replica keeps up")  # fmt: skip
+        master.config_set("requirepass", secrets.token_urlsafe(8))  # the replica can no longer log in...
+        master.client_kill_filter(_type="replica")  # ...once its link is cut
+        for i in range(50):
+            master.set(f"while-cut:{i}", "y" * 100)
+        m, r = master.info("replication"), replica.info("replication")
+        truth = int(m["master_repl_offset"]) - int(r["slave_repl_offset"])
+        got = c.run(m, r)
+        c.part(got == truth, f"{truth} bytes behind with the link cut (your answer: {got!r})")
+
+
+def wait_for_replica(c: Checker) -> None:
+    with scratch_servers(2, replicated=True) as (master, replica):
+        master.config_resetstat()
+        acknowledged = c.run(master, "answer", "42")
+        waits = int(master.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
+        c.part(master.get("answer") == "42", "the value is written on the master")
+        c.part(waits >= 1, f"WAIT was called after the write ({waits} call(s))")
+        c.part(acknowledged == 1, f"it returns how many replicas acknowledged: 1 (your answer: {acknowledged!r})")
+        c.part(replica.get("answer") == "42", "the replica has the value as soon as the function returns")
+
+
+def lookup(c: Checker) -> None:
+    with exercise_user() as (r, prefix):
+        key, ttl = f"{prefix}test-key", 30
+        db = CountingDB({key: "value from the database"})
+        first = c.run(r, db, key, ttl)
+        c.part(first == "value from the database", f"the first call returns the database's value (got {first!r})")
+        c.part(db.reads == 1, f"the first call reads the database once ({db.reads} reads)")
+        admin = clients.client("master")
+        cached, left = admin.get(f"cache:{key}"), admin.ttl(f"cache:{key}")
+        c.part(cached == first, f"cache:<key> then holds the value (it holds {cached!r})")
+        c.part(0 < left <= ttl, f"with a TTL in (0, {ttl}] s (TTL: {left})")
+        second = c.run(r, db, key, ttl)
+        c.part(second == first and db.reads == 1, f"the second call answers {second!r} without the database "
+                                                   f"({db.reads} reads in all)")  # fmt: skip
+
+
+def invalidate(c: Checker) -> None:
+    with exercise_user() as (r, prefix):
+        key = f"{prefix}sku-0001"
+        db = CountingDB({key: "old price"})
+        admin = clients.client("master")
+        admin.set(f"cache:{key}", "old price", ex=60)
+        c.run(r, db, key, "new price")
+        c.part(db.records[key] == "new price", f"the database holds the new value ({db.records[key]!r})")
+        cached = admin.get(f"cache:{key}")
+        c.part(cached in (None, "new price"), f"the cache no longer answers the old value (cache:<key>: {cached!r})")
+
+
+def percentiles(c: Checker) -> None:
+    import numpy as np
+
+    from .bench import hits
+
+    samples = hits(300)
+    values = samples[samples.variant == "cache hit"].latency_us.tolist()
+    got = c.run(list(values))
+    c.part(isinstance(got, tuple | list) and len(got) == 2, f"it returns (p50, p99) (got {got!r})")
+    p50, p99 = float(got[0]), float(got[1])
+    low, high = np.percentile(values, [48, 52])
+    c.part(low <= p50 <= high, f"p50 {p50:.1f} µs: half the {len(values)} hits are faster ({low:.1f}–{high:.1f})")
+    low, high = np.percentile(values, [98, 99.6])
+    c.part(low <= p99 <= high, f"p99 {p99:.1f} µs: 1 hit in 100 is slower ({low:.1f}–{high:.1f})")
+
+
+def _predicted(c: Checker, exercise: str, compare: Callable[[object, object], bool], what: str) -> None:
+    said, observed = prediction(exercise), observation(exercise)
+    if said is None:
+        raise NoPrediction("record your prediction in the cell before the measurement, then run them in order")
+    if observed is None:
+        raise NoPrediction("run the measuring cell above first, then this check")
+    c.part(said[1] < observed[1], "the prediction was recorded before the measurement ran")
+    c.part(compare(said[0], observed[0]), f"{what}: you predicted {said[0]!r}, the lab measured {observed[0]!r}")
+
+
+def predict_speedup(c: Checker) -> None:
+    _predicted(c, "04.predict_speedup", lambda p, o: o / 4 <= float(p) <= o * 4, "within ×4 of the measured speed-up")
+
+
+def jitter(c: Checker) -> None:
+    with exercise_user() as (r, prefix):
+        keys, base = [f"{prefix}item-{i}" for i in range(50)], 100
+        c.run(r, keys, base)
+        admin = clients.client("master")
+        ttls = [admin.ttl(f"cache:{k}") for k in keys]
+        c.part(all(t > 0 for t in ttls), f"every key is cached with a TTL ({sum(t > 0 for t in ttls)} of {len(keys)})")
+        c.part(all(base - 1 <= t <= base * 1.2 for t in ttls),
+               f"each TTL lies between {base} s and +20 % (from {min(ttls)} to {max(ttls)} s)")  # fmt: skip
+        c.part(max(ttls) - min(ttls) >= 5, f"the expiries are spread: {max(ttls) - min(ttls)} s apart, not together")
+
+
+def ttl_after(ttl: int = 5, wait: float = 2.0) -> int:
+    """SET a key with EX ttl, wait, and return TTL (the measurement of 05.predict_ttl, on the lab's master)."""
+    from .keys import KeySchema
+
+    admin, key = clients.client("master"), KeySchema().value("exercise-ttl")
+    admin.set(key, "x", ex=ttl)
+    time.sleep(wait)
+    left = admin.ttl(key)
+    admin.delete(key)
+    return observe("05.predict_ttl", left)
+
+
+def predict_ttl(c: Checker) -> None:
+    _predicted(c, "05.predict_ttl", lambda p, o: int(p) == o, "TTL after the wait")
+
+
+def min_replicas(c: Checker) -> None:
+    import redis
+
+    with scratch_servers(2) as (master, spare):
+        c.run(master)
+        try:
+            master.set("alone", "1")
+            refused = False
+        except redis.ResponseError as exc:
+            refused = "NOREPLICAS" in str(exc)
+        c.part(refused, "with no replica, the master refuses writes (NOREPLICAS)")
+        port = master.connection_pool.connection_kwargs["port"]
+        spare.replicaof("127.0.0.1", port)
+        _eventually(lambda: spare.info("replication").get("master_link_status") == "up", 5)
+
+        def accepted() -> bool:
+            try:
+                return bool(master.set("with a replica", "1"))
+            except redis.ResponseError:
+                return False
+
+        c.part(_eventually(accepted, 5), "with one replica keeping up, the master takes writes again")
+
+
+def predict_wait_loss(c: Checker) -> None:
+    _predicted(c, "06.predict_wait_loss", lambda p, o: int(p) == int(o), "acknowledged writes lost with WAIT")
+
+
+def same_slot(c: Checker) -> None:
+    from redis.crc import key_slot
+
+    names = {(u, f): c.run(u, f) for u in range(1, 21) for f in ("name", "email", "cart")}
+    c.part(all(isinstance(n, str) and n for n in names.values()), "every answer is a key name (a string)")
+    c.part(len(set(names.values())) == len(names), "different users and fields get different keys")
+    slots = {u: {key_slot(names[u, f].encode()) for f in ("name", "email", "cart")} for u in range(1, 21)}
+    together = all(len(s) == 1 for s in slots.values())
+    c.part(together, "all of one user's keys are in one hash slot")
+    spread = len({next(iter(s)) for s in slots.values()})
+    c.part(spread >= 10, f"different users land in different slots ({spread} slots for 20 users)")
+
+
+SPECS: dict[str, Spec] = {
+    "01.replicaof": Spec(replicaof, "a replica is told which master to copy, by host and port (redis-py names "
+                         "the command after it)"),
+    "02.byte_lag": Spec(byte_lag, "both sides count the bytes of the replication stream: the master what it "
+                        "sent, the replica what it processed"),
+    "02.wait": Spec(wait_for_replica, "a write returns before the replica has it; one command blocks until "
+                    "replicas acknowledge, and says how many did"),
+    "03.lookup": Spec(lookup, "Redis first; on a miss the database, then store the answer for the TTL in one "
+                      "command — and the key is cache:<key>"),
+    "03.invalidate": Spec(invalidate, "two places hold the value: after changing one, the other must not keep "
+                          "answering the old"),
+    "04.percentiles": Spec(percentiles, "sort the samples; p50 is the one in the middle, p99 the one 99 % of "
+                           "the way up"),
+    "04.predict_speedup": Spec(predict_speedup, "a hit is one network round trip; a miss waits for the "
+                               "database too", prediction=True),
+    "05.jitter": Spec(jitter, "each key gets the base TTL plus its own random share, never less than the "
+                      "base"),
+    "05.predict_ttl": Spec(predict_ttl, "TTL counts down in real time, in whole seconds", prediction=True),
+    "06.min_replicas": Spec(min_replicas, "a master can be told how many replicas must keep up before it "
+                            "accepts a write (two settings, changed at run time)", limit=20),
+    "06.predict_wait_loss": Spec(predict_wait_loss, "what does a write acknowledged by the replica become when "
+                                 "that replica is promoted?", prediction=True),
+    "07.same_slot": Spec(same_slot, "only part of a key is hashed when the key holds {braces}"),
+}  # fmt: skip

@@ -1,0 +1,1 @@
+my_prediction = 0  # a write WAIT confirmed is on the replica that gets promoted

@@ -1,0 +1,200 @@
+"""Every exercise's check on real servers: it accepts the reference solution, refuses typical wrong answers
+(saying which part failed), reports untouched stubs as "to do", and survives bad answers with the lab intact."""
+
+from __future__ import annotations
+
+import random
+import runpy
+import time
+
+import nbformat
+import pytest
+
+from lab import clients, exercises, report
+from lab.errors import LabError
+from lab.exercise_runner import observe
+from lab.keys import KeySchema
+
+from .conftest import REPO, one_shared_pair, run_lab
+
+SOLUTIONS = REPO / "notebooks" / "solutions"
+
+
+def solution(exercise_id: str):
+    return runpy.run_path(str(SOLUTIONS / f"{exercise_id}.py"))
+
+
+# -- typical wrong answers, per exercise --------------------------------------------------------------
+
+
+def _reversed_replica(primary, secondary, primary_port):
+    primary.replicaof("127.0.0.1", secondary.connection_pool.connection_kwargs["port"])
+
+
+def _lookup_without_ttl(r, db, key, ttl):
+    value = r.get(f"cache:{key}")
+    if value is None:
+        value = db.read(key)
+        r.set(f"cache:{key}", value)
+    return value
+
+
+def _lookup_reading_the_database_every_time(r, db, key, ttl):
+    value = db.read(key)
+    r.set(f"cache:{key}", value, ex=ttl)
+    return value
+
+
+def _lookup_under_the_wrong_key(r, db, key, ttl):
+    value = r.get(key)
+    if value is None:
+        value = db.read(key)
+        r.set(key, value, ex=ttl)
+    return value
+
+
+def _jitter_too_wide(r, keys, base_ttl):
+    for key in keys:
+        r.set(f"cache:{key}", "v", ex=int(base_ttl * random.uniform(1, 2)))
+
+
+WRONG = {
+    "01.replicaof": [lambda primary, secondary, port: None, _reversed_replica],
+    "02.byte_lag": [lambda m, r: 0, lambda m, r: int(r["slave_repl_offset"]) - int(m["master_repl_offset"])],
+    "02.wait": [lambda r, k, v: (r.set(k, v), 1)[1], lambda r, k, v: (r.set(k, v), r.wait(1, 1000), None)[2]],
+    "03.lookup": [_lookup_without_ttl, _lookup_reading_the_database_every_time, _lookup_under_the_wrong_key],
+    "03.invalidate": [lambda r, db, k, v: db.update(k, v), lambda r, db, k, v: r.delete(f"cache:{k}")],
+    "04.percentiles": [lambda xs: (sum(xs) / len(xs), max(xs)), lambda xs: (min(xs), max(xs))],
+    "05.jitter": [
+        lambda r, keys, base: [r.set(f"cache:{k}", "v", ex=base) for k in keys],
+        lambda r, keys, base: [r.set(f"cache:{k}", "v") for k in keys],
+        _jitter_too_wide,
+    ],
+    "06.min_replicas": [lambda m: None, lambda m: m.config_set("min-replicas-to-write", 2)],
+    "07.same_slot": [lambda u, f: f"cache:user:{u}:{f}", lambda u, f: f"cache:{{user}}:{u}:{f}"],
+}
+FUNCTIONS = [e for e in exercises.EXERCISES if "predict" not in e]
+
+
+def test_at_least_twelve_exercises_one_in_each_chapter_three_predictions():
+    assert len(exercises.EXERCISES) >= 12
+    assert {e[:2] for e in exercises.EXERCISES} >= {"01", "02", "03", "04", "05", "06", "07"}
+    assert sum("predict" in e for e in exercises.EXERCISES) >= 3
+    assert "03.lookup" in exercises.EXERCISES and set(WRONG) == set(FUNCTIONS)
+
+
+def test_every_exercise_has_a_stub_cell_a_check_after_it_and_a_solution_file():
+    stubs = {}
+    for path in report.find_chapters():
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells):
+            if cell.get("metadata", {}).get("exercise"):
+                exercise = cell.metadata["exercise"]
+                stubs[exercise] = path.stem
+                after = "".join(c.source for c in cells[i + 1 : i + 4])
+                assert f'"{exercise}"' in after, f"no check right after the stub of {exercise}"
+                assert exercise[:2] == path.stem[:2]
+    assert set(stubs) == set(exercises.EXERCISES)
+    assert all((SOLUTIONS / f"{e}.py").exists() for e in exercises.EXERCISES)
+
+
+@one_shared_pair
+@pytest.mark.parametrize("exercise", FUNCTIONS)
+def test_each_check_accepts_its_solution_and_refuses_wrong_answers(pair, exercise):
+    done = exercises.check(exercise, solution(exercise)["answer"])
+    assert done.status == "done" and done.ok, done.lines()
+    for wrong in WRONG[exercise]:
+        result = exercises.check(exercise, wrong)
+        assert result.status == "wrong" and not result.ok, (exercise, result.lines())
+        assert any(not p.ok for p in result.parts) and result.hint, result.lines()
+
+
+@one_shared_pair
+@pytest.mark.parametrize("exercise", FUNCTIONS)
+def test_untouched_stubs_are_to_do_never_done(pair, exercise):
+    for path in report.find_chapters():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.get("metadata", {}).get("exercise") == exercise:
+                namespace: dict = {}
+                exec(cell.source, namespace)  # noqa: S102 - our own stub cell
+                result = exercises.check(exercise, namespace["answer"])
+                assert result.status == "todo" and not result.ok, result.lines()
+                return
+    pytest.fail(f"no stub for {exercise}")
+
+
+def test_predictions_are_compared_with_what_was_measured_after_them():
+    assert exercises.check("05.predict_ttl").status == "todo"  # no prediction yet
+    exercises.predict("06.predict_wait_loss", 0)
+    time.sleep(0.01)
+    observe("06.predict_wait_loss", 0)
+    assert exercises.check("06.predict_wait_loss").ok
+    exercises.predict("06.predict_wait_loss", 12)
+    result = exercises.check("06.predict_wait_loss")  # predicted after the measurement: it does not count
+    assert result.status == "wrong" and "before the measurement" in result.parts[0].text
+    exercises.predict("04.predict_speedup", 10)
+    observe("04.predict_speedup", 200)
+    assert exercises.check("04.predict_speedup").status == "wrong"
+    exercises.predict("04.predict_speedup", 150)
+    observe("04.predict_speedup", 200)
+    assert exercises.check("04.predict_speedup").ok
+
+
+@one_shared_pair
+def test_bad_answers_are_one_sentence_and_the_lab_is_intact(pair):
+    admin = clients.client("master")
+    theirs = KeySchema().value("someone-elses")
+    admin.set(theirs, "keep me")
+
+    def raises(r, db, key, ttl):
+        raise ValueError("oops")
+
+    def hangs(r, db, key, ttl):
+        while True:
+            pass
+
+    def deletes_other_keys(r, db, key, ttl):
+        r.delete(theirs)
+        return db.read(key)
+
+    cases = {42: "must be a function", (lambda r: 1): "TypeError", raises: "ValueError: oops (line",
+             deletes_other_keys: "NoPermissionError"}  # fmt: skip
+    for answer, said in cases.items():
+        result = exercises.check("03.lookup", answer)
+        assert result.status == "wrong" and said in "\n".join(result.lines()), result.lines()
+    start = time.monotonic()
+    result = exercises.check("03.lookup", hangs, limit=1)
+    assert result.status == "wrong" and "did not finish within 1 s" in result.lines()[-2]
+    assert time.monotonic() - start < 8
+    assert admin.get(theirs) == "keep me"
+    assert not [u for u in admin.acl_users() if u.startswith("exercise-")], "a check's user was left behind"
+    with pytest.raises(LabError, match="Unknown exercise"):
+        exercises.check("99.nope", lambda: None)
+
+
+@pytest.mark.slow
+def test_report_without_answers_exits_0_and_counts_what_is_to_do(lab_home, tmp_path):
+    out = tmp_path / "report"
+    result = run_lab("report", "--quick", "--chapter", "01", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 exercise(s) still to do" in result.stdout
+    index = (out / "index.html").read_text()
+    assert "exercise 01.replicaof" in index and "⬜ to do" in index
+
+
+def test_a_wrong_exercise_fails_the_report(tmp_path, lab_home, monkeypatch):
+    broken = tmp_path / "notebooks"
+    broken.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("from lab.checks import checkpoint\ncheckpoint('fine', True)"),
+        nbformat.v4.new_code_cell("from lab import exercises\n"
+                                  "exercises.show(exercises.check('07.same_slot', lambda u, f: f'user:{u}:{f}'))"),
+    ]  # fmt: skip
+    nbformat.write(nb, broken / "07_wrong.ipynb")
+    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", broken)
+    out = tmp_path / "out"
+    assert report.build(quick=True, out=str(out)) == 1
+    index = (out / "index.html").read_text()
+    assert "exercise 07.same_slot" in index and "❌ fail" in index and "hint:" in index
