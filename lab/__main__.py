@@ -102,58 +102,20 @@ def cmd_doctor(args) -> int:
 def cmd_report(args) -> int:
     from .report import build
 
-    return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter, solutions=args.solutions)
-
-
-# JupyterLab, without the deprecation warnings of its own extensions (Voilà turns traitlets' back on at
-# import; they read like errors to a student and are nothing they can fix).
-_QUIET_JUPYTER = """
-import sys, warnings
-import voila  # noqa: F401  (its import re-enables the warnings: silence them after it)
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-from jupyterlab.labapp import main
-sys.exit(main())
-"""
+    return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter, solutions=args.solutions,
+                 pdf=args.pdf)  # fmt: skip
 
 
 def cmd_lab(args) -> int:
-    from . import servers, settings
-    from .ports import port_taken
-    from .shell import export_env
+    from .jupyter import lab
 
-    port = settings.parse_port(args.port, "--port") if args.port else 8888
-    if port_taken(port):
-        raise LabError(f"Port {port} for JupyterLab is taken (another Jupyter?); choose another with --port, e.g. "
-                       f"`./workbook lab --port {port + 1}`.")  # fmt: skip
-    _print_status(servers.up())
-    export_env()
-    cmd = [
-        sys.executable,
-        "-c",
-        _QUIET_JUPYTER,
-        f"--notebook-dir={settings.NOTEBOOKS_DIR}",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        "--log-level=WARN",
-        "--KernelManager.transport=ipc",
-    ]  # kernels over local sockets: private to you, nothing sent in clear
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # containers and WSL often run as root; Jupyter refuses it unless told
-    if args.no_browser:
-        cmd.append("--no-browser")
-    print(
-        "JupyterLab: open the link it prints (on WSL, paste it into your Windows browser). Ctrl+C stops it;"
-        " the Redis servers keep running until `./workbook down`.", flush=True,
-    )  # fmt: skip
-    try:
-        code = subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 0
-    if code not in (0, 130, -2):
-        print(f"❌ JupyterLab stopped with status {code} (its message is above); the Redis servers still run: "
-              "`./workbook down` stops them.", file=sys.stderr)  # fmt: skip
-    return code
+    return lab(args.port, args.no_browser)
+
+
+def cmd_app(args) -> int:
+    from .jupyter import app
+
+    return app(args.port)
 
 
 def cmd_fetch(args) -> int:
@@ -212,32 +174,6 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def cmd_app(args) -> int:
-    from . import servers, settings
-    from .ports import port_taken
-
-    s = settings.load()
-    port = settings.parse_port(args.port, "--port") if args.port else s.app_port
-    if port_taken(port):
-        raise LabError(f"Port {port} for the app is taken; free it or choose another with --port or LAB_APP_PORT.")
-    servers.up()
-    cmd = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(settings.APP_NOTEBOOK),
-        f"--port={port}",
-        "--no-browser",
-        "--Voila.ip=127.0.0.1",
-        "--show_tracebacks=False",
-    ]
-    print(f"The cache form app: http://127.0.0.1:{port}/   (Ctrl+C stops it)", flush=True)
-    try:
-        return subprocess.call(cmd, cwd=settings.APP_NOTEBOOK.parent)
-    except KeyboardInterrupt:
-        return 0
-
-
 def cmd_cluster(args) -> int:
     from . import cluster
 
@@ -273,6 +209,14 @@ def cmd_endpoint(args) -> int:
     else:
         address = endpoint.url()
         print(endpoint.redact(address) if address else "none: the lab runs its own servers")
+    return 0
+
+
+def cmd_class(args) -> int:
+    from .classview import build
+
+    folder = build(args.paths, args.out)
+    print(f"class view: {folder / 'index.html'} and {folder / 'class.csv'}")
     return 0
 
 
@@ -321,6 +265,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--author", default=None, help="the name on the report")
     rep.add_argument("--chapter", action="append", help="only this chapter (repeatable), e.g. 01_master_and_replica")
     rep.add_argument("--solutions", action="store_true", help="fill every exercise with its solution (a preview)")
+    rep.add_argument("--pdf", action="store_true", help="also print report/handin.pdf with the system's chromium")
     rep.set_defaults(run=cmd_report)
     fetch = sub.add_parser("fetch", help="look a key up through the cache (the workshop's curl demo)")
     fetch.add_argument("key")
@@ -348,6 +293,10 @@ def parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser", action="store_true")
     lab.add_argument("--port", default=None, help="JupyterLab's port (default 8888)")
     lab.set_defaults(run=cmd_lab)
+    cl_view = sub.add_parser("class", help="the instructor's view: many hand-ins → class.csv and index.html")
+    cl_view.add_argument("paths", nargs="+", metavar="PATH", help="report folders, summary.json or handin.html files")
+    cl_view.add_argument("--out", default="class", help="output folder (default: class/)")
+    cl_view.set_defaults(run=cmd_class)
     test = sub.add_parser("test", help="run the test suite (arguments go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(run=cmd_test)

@@ -27,6 +27,16 @@ def port_taken(port: int) -> bool:
     return False
 
 
+def _unused(port: int) -> bool:
+    """Free and not even lingering (TIME_WAIT) from a server that just stopped: a plain bind succeeds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((settings.HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 def _ephemeral_low() -> int:
     try:
         return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
@@ -44,7 +54,7 @@ def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[i
     found: list[int] = []
     for _ in range(10_000):
         port = rng.randrange(10_000, max(10_001, high))
-        if port in found or port in avoid or port_taken(port) or (plus and port_taken(port + plus)):
+        if port in found or port in avoid or not _unused(port) or (plus and not _unused(port + plus)):
             continue
         found.append(port)
         if len(found) == count:

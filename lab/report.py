@@ -20,10 +20,12 @@ from pathlib import Path
 
 from . import checks, credentials, settings
 from .errors import CHAPTER_MIME, LabError
+from .handin import handin_html, merged_notebook, print_pdf
 from .progress import REPORT_VARIABLE
-from .report_page import ChapterResult, index_page, summary
+from .report_page import ChapterResult, index_body, index_page, summary
 
 MARKER = ".workbook-report"
+HANDIN = "handin.html"  # the one file to hand in
 CELL_TIMEOUT = 600
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -290,6 +292,7 @@ def build(
     author: str | None = None,
     chapters: list[str] | None = None,
     solutions: bool = False,
+    pdf: bool = False,
 ) -> int:
     """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
     from .servers import up
@@ -304,7 +307,7 @@ def build(
         up()
         secrets = _secrets()
         exporter = _exporter()
-        results = []
+        results, executed = [], []
         started = time.monotonic()
         following = kernels.start()
         for number, path in enumerate(paths, 1):
@@ -318,6 +321,7 @@ def build(
                 following = kernels.start() if number < len(paths) else None
                 kernels.stop(km)
             _static_widgets(nb)
+            executed.append((path.stem, nb))
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
             result.html_file = f"{path.stem}.html"
             (tmp / result.html_file).write_text(_redact(body, secrets), encoding="utf-8")
@@ -336,12 +340,18 @@ def build(
         env = _environment()
         mode = ("quick" if quick else "class") + (" with the solutions" if solutions else "")
         (tmp / "index.html").write_text(_redact(index_page(results, author, mode, env), secrets), encoding="utf-8")
-        data = json.dumps(summary(results, author, mode, env), indent=2, ensure_ascii=False)
-        (tmp / "summary.json").write_text(_redact(data, secrets) + "\n", encoding="utf-8")
+        data = summary(results, author, mode, env)
+        (tmp / "summary.json").write_text(_redact(json.dumps(data, indent=2, ensure_ascii=False), secrets) + "\n",
+                                          encoding="utf-8")  # fmt: skip
+        header = index_body(results, author, mode, env, link=lambda r: f"#{r.name}")
+        merged, _ = exporter.from_notebook_node(merged_notebook(executed), resources={"metadata": {"name": author}})
+        (tmp / HANDIN).write_text(_redact(handin_html(merged, header, data, author), secrets), encoding="utf-8")
         _publish(tmp, target)
     finally:
         kernels.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    if pdf and not _print(target):
+        return 1
     failed = [r.name for r in results if not r.ok]
     to_do = sum(r.to_do for r in results)
     print(
@@ -350,6 +360,17 @@ def build(
         + (f"; ⬜ {to_do} exercise(s) still to do (the lab itself works)" if to_do else "")
     )
     return 1 if failed else 0
+
+
+def _print(target: Path) -> bool:
+    """handin.pdf beside handin.html; False (and one sentence) if it could not be printed."""
+    try:
+        pages, seconds = print_pdf(target / HANDIN, target / "handin.pdf")
+    except LabError as exc:
+        print(f"❌ {exc}", file=sys.stderr)
+        return False
+    print(f"handin: {target / 'handin.pdf'} ({pages} pages, printed in {seconds:.1f} s)")
+    return True
 
 
 def _exercise_counts(result: ChapterResult) -> str:

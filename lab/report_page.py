@@ -66,6 +66,7 @@ def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str,
         entries += [{"chapter": r.name, "name": f"exercise {e['exercise']}", "status": EXERCISE_STATUS[e["status"]],
                      "detail": exercise_detail(e), "hint": e.get("hint", "")} for e in r.exercises]  # fmt: skip
     return {
+        "version": SUMMARY_VERSION,
         "author": author,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "mode": mode,
@@ -75,7 +76,31 @@ def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str,
     }
 
 
+SUMMARY_VERSION = 1  # `summary.json`'s shape: the class view refuses another
+
+
 def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
+    """The report folder's index.html: the header below, linking to each chapter's page."""
+    body = index_body(results, author, mode, env, link=lambda r: r.html_file)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — report of {html.escape(author)}</title>
+<style>{INDEX_CSS}</style></head><body>
+{body}
+</body></html>
+"""
+
+
+INDEX_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }
+table { border-collapse: collapse; width: 100% } th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }
+tr.bad td { background: #fff0f0 } tr.skip td, tr.todo td { background: #f6f8fa } td:nth-child(3) { white-space: nowrap }
+code { font-size: .9em }
+.verdict { font-size: 1.3rem; margin: 1rem 0 }
+"""
+
+
+def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[str, str], link) -> str:
+    """The report's header: author, verdict, environment, the checkpoint and exercise table, the chapters."""
     esc = html.escape
     passed = sum(r.ok for r in results)
     mark = {
@@ -86,25 +111,25 @@ def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[s
     }  # words: not every browser has emoji
     kind_of = {"done": "ok", "wrong": "bad", "todo": "todo"}
 
-    def row(link: str, kind: str, name: str, detail: str) -> str:
-        return f'<tr class="{kind}"><td>{link}</td><td>{esc(name)}</td><td>{mark[kind]}</td><td>{detail}</td></tr>'
+    def row(first: str, kind: str, name: str, detail: str) -> str:
+        return f'<tr class="{kind}"><td>{first}</td><td>{esc(name)}</td><td>{mark[kind]}</td><td>{detail}</td></tr>'
 
     rows = []
     for r in results:
-        link = f'<a href="{esc(r.html_file)}">{esc(r.name)}</a>'
+        anchor = f'<a href="{esc(link(r))}">{esc(r.name)}</a>'
         if r.skipped:
-            rows.append(row(link, "skip", "chapter", esc(r.skipped)))
+            rows.append(row(anchor, "skip", "chapter", esc(r.skipped)))
             continue
         if r.error:
-            rows.append(row(link, "bad", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
+            rows.append(row(anchor, "bad", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
         if not r.checks and not r.error:
-            rows.append(row(link, "bad", "checkpoints", "no checkpoint was shown"))
-        rows += [row(link, "ok" if c.ok else "bad", c.name, detail_cell(c)) for c in r.checks]
-        rows += [row(link, kind_of[e["status"]], f"exercise {e['exercise']}", esc(exercise_detail(e)))
+            rows.append(row(anchor, "bad", "checkpoints", "no checkpoint was shown"))
+        rows += [row(anchor, "ok" if c.ok else "bad", c.name, detail_cell(c)) for c in r.checks]
+        rows += [row(anchor, kind_of[e["status"]], f"exercise {e['exercise']}", esc(exercise_detail(e)))
                  for e in r.exercises]  # fmt: skip
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
-        f'<li><a href="{esc(r.html_file)}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
+        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
         for r in results
     )
     skipped = sum(bool(r.skipped) for r in results)
@@ -114,21 +139,11 @@ def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[s
         if passed == len(results)
         else f"❌ {len(results) - passed} chapter(s) need attention"
     ) + (f" · ⬜ {to_do} exercise(s) still to do" if to_do else "")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — report of {esc(author)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
-table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }}
-tr.bad td {{ background: #fff0f0 }} tr.skip td, tr.todo td {{ background: #f6f8fa }} td:nth-child(3) {{ white-space: nowrap }}
-code {{ font-size: .9em }}
-.verdict {{ font-size: 1.3rem; margin: 1rem 0 }}
-</style></head><body>
-<h1>Redis Cache Workbook — report</h1>
+    return f"""<h1>Redis Cache Workbook — report</h1>
 <p><b>{esc(author)}</b> · {dt.datetime.now().strftime("%Y-%m-%d %H:%M")} · {esc(mode)} mode</p>
 <p class="verdict">{verdict} ({passed}/{len(results)})</p>
 <table>{facts}</table>
 <h2>Checkpoints</h2>
 <table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{"".join(rows)}</table>
 <h2>Chapters</h2><ol>{chapters_list}</ol>
-</body></html>
 """

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import binaries, clients, ports, servers, settings
+from lab import binaries, clients, credentials, ports, servers, settings
 from lab.keys import KeySchema
+
+from .stress import cpu_burners
 
 REPO = settings.REPO_ROOT
 IN_CI = bool(os.environ.get("CI"))
@@ -176,3 +178,31 @@ def _no_student_lab_touched():
     before = {p: listening(p) for p in (6380, 6381)}
     yield
     assert {p: listening(p) for p in (6380, 6381)} == before
+
+
+@pytest.fixture(scope="session")  # (session, not module: an xdist worker may run other modules in between)
+def quick_report(tmp_path_factory):
+    """`python -m lab report --quick --solutions` once for the session, on a private lab, with two CPU-bound processes
+    beside it (a student's busy laptop): every checkpoint must still pass, because each compares with what
+    the same run measured."""
+    import os
+
+    home = tmp_path_factory.mktemp("report-lab")
+    out = tmp_path_factory.mktemp("report-out") / "report"
+    master, replica = ports.free_port_pair()
+    env = {"LAB_HOME": str(home / "lab"), "LAB_MASTER_PORT": str(master), "LAB_REPLICA_PORT": str(replica)}
+    with cpu_burners(2):
+        result = run_lab("report", "--quick", "--solutions", "--out", str(out), "--author", "Test Student", env=env,
+                         timeout=900)  # fmt: skip
+    secrets = credentials.load(home / "lab").values()
+    yield result, out, secrets
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        servers.down()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

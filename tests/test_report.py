@@ -7,39 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab import credentials, exercises, ports, report, servers
+from lab import exercises, report
 from lab.errors import LabError
 
 from .conftest import REPO, run_lab
-from .stress import cpu_burners
-
-
-@pytest.fixture(scope="session")  # (session, not module: an xdist worker may run other modules in between)
-def quick_report(tmp_path_factory):
-    """`python -m lab report --quick` once for this module, on a private lab, with two CPU-bound processes
-    beside it (a student's busy laptop): every checkpoint must still pass, because each compares with what
-    the same run measured."""
-    import os
-
-    home = tmp_path_factory.mktemp("report-lab")
-    out = tmp_path_factory.mktemp("report-out") / "report"
-    master, replica = ports.free_port_pair()
-    env = {"LAB_HOME": str(home / "lab"), "LAB_MASTER_PORT": str(master), "LAB_REPLICA_PORT": str(replica)}
-    with cpu_burners(2):
-        result = run_lab("report", "--quick", "--solutions", "--out", str(out), "--author", "Test Student", env=env,
-                         timeout=900)  # fmt: skip
-    secrets = credentials.load(home / "lab").values()
-    yield result, out, secrets
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        servers.down()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.mark.slow

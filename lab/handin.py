@@ -1,0 +1,89 @@
+"""The hand-in: the whole report in one self-contained file (`handin.html`: summary, checkpoint and exercise
+table, every chapter with its outputs and plots; offline, secret-free, the author in its title and header,
+the summary embedded as JSON for the class view) and, on demand, `handin.pdf` printed by the system's
+chromium (nbconvert's webpdf would download a browser of its own, which does not work offline)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from . import settings
+from .errors import LabError
+
+SUMMARY_ID = "workbook-summary"
+PRINT_CSS = """<style>
+/* the hand-in on paper: long lines wrap, a plot or a table row is never cut across two pages */
+pre, code { white-space: pre-wrap !important; word-break: break-word; }
+img, tr, .jp-OutputArea-output { break-inside: avoid; page-break-inside: avoid; }
+img { max-width: 100% !important; height: auto; }
+.workbook-header { font-family: system-ui, sans-serif; max-width: 60rem; margin: 1rem auto 2rem; }
+.workbook-header table { border-collapse: collapse; width: 100%; }
+.workbook-header th, .workbook-header td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }
+.workbook-header tr.bad td { background: #fff0f0; } .workbook-header tr.skip td,
+.workbook-header tr.todo td { background: #f6f8fa; } .workbook-header td:nth-child(3) { white-space: nowrap; }
+.workbook-chapter { break-before: page; page-break-before: always; }
+@media print { .jp-InputPrompt, .jp-OutputPrompt { display: none; } }
+</style>"""
+
+
+def merged_notebook(chapters: list[tuple[str, object]]):
+    """One notebook holding every executed chapter, each opened by an anchor the header links to."""
+    import nbformat
+
+    merged = nbformat.v4.new_notebook()
+    for name, nb in chapters:
+        anchor = nbformat.v4.new_markdown_cell(f'<div class="workbook-chapter" id="{html.escape(name)}"></div>')
+        merged.cells += [anchor, *nb.cells]
+    for number, cell in enumerate(merged.cells):  # chapters may share cell ids: one document, unique ids
+        cell["id"] = f"cell-{number}"
+    return merged
+
+
+def handin_html(exported: str, header_body: str, summary: dict, author: str) -> str:
+    """The exported merged notebook, with the report's header first and the summary embedded as JSON."""
+    data = json.dumps(summary, ensure_ascii=False).replace("</", "<\\/")
+    script = f'<script type="application/json" id="{SUMMARY_ID}">{data}</script>'
+    title = f"<title>Redis Cache Workbook — hand-in of {html.escape(author)}</title>"
+    page = re.sub(r"<title>.*?</title>", lambda _: title, exported, count=1, flags=re.S)
+    page = page.replace("</head>", f"{PRINT_CSS}\n{script}\n</head>", 1)
+    body = re.search(r"<body[^>]*>", page)
+    if body is None:
+        raise LabError("The exported report has no <body>; nbconvert's output changed — please report this.")
+    return page[: body.end()] + f'\n<div class="workbook-header">{header_body}</div>\n' + page[body.end() :]
+
+
+def embedded_summary(text: str) -> dict | None:
+    """The summary a hand-in carries, or None."""
+    found = re.search(rf'<script type="application/json" id="{SUMMARY_ID}">(.*?)</script>', text, flags=re.S)
+    return json.loads(found.group(1).replace("<\\/", "</")) if found else None
+
+
+def print_pdf(page: Path, pdf: Path, timeout: float = 180) -> tuple[int, float]:
+    """Print `page` to `pdf` with headless chromium; (pages, seconds). One sentence if there is no chromium."""
+    browser = settings.load().chromium
+    if not Path(browser).exists():
+        raise LabError(
+            f"No chromium at {browser} to print the PDF (the HTML hand-in is written); install it with "
+            "`sudo apt install chromium` (or set LAB_CHROMIUM), then run the report with --pdf again."
+        )
+    start = time.perf_counter()
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--print-to-pdf={pdf}", page.as_uri()]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LabError(f"chromium could not print the PDF ({exc}); the HTML hand-in is written.") from None
+    if done.returncode != 0 or not pdf.exists():
+        said = " ".join(done.stderr.split())[-200:]
+        raise LabError(f"chromium could not print the PDF ({said}); the HTML hand-in is written.")
+    return pdf_pages(pdf), time.perf_counter() - start
+
+
+def pdf_pages(pdf: Path) -> int:
+    """How many pages a PDF has (its page objects, counted)."""
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
