@@ -13,9 +13,13 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import checks, credentials, settings
@@ -174,7 +178,14 @@ class _Kernels:
 
         self._count += 1
         km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(self._folder, f"k{self._count}"))
-        km.start_kernel(env={**os.environ, REPORT_VARIABLE: "1"}, cwd=str(settings.NOTEBOOKS_DIR))
+        path = os.pathsep.join(p for p in (str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        # this clone's `lab`, whichever environment runs the kernel (a shared one has no tie to any clone)
+        km.start_kernel(
+            env={**os.environ, REPORT_VARIABLE: "1", "PYTHONPATH": path},
+            cwd=str(settings.NOTEBOOKS_DIR),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # its words reach us as outputs
         self._live.append(km)
         return km
 
@@ -209,8 +220,9 @@ def _execute(
         fill_solutions(nb)
     result = ChapterResult(path.stem)
     start = time.monotonic()
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}})
     try:
-        NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}}).execute()
+        client.execute()
     except CellExecutionError as exc:
         status, reason = _why_stopped(nb) or ("failed", str(exc).strip().splitlines()[-1])
         if status == "skipped":
@@ -219,6 +231,12 @@ def _execute(
             result.error = _redact(reason, secrets)
     except (CellTimeoutError, DeadKernelError) as exc:
         result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    except Exception:
+        # Ctrl-C or SIGTERM while a cell runs: nbclient's own signal handler shuts the kernel down, then its
+        # poll fails on the missing client (an AssertionError). That is an interrupt, not an error.
+        if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+            raise KeyboardInterrupt from None
+        raise
     result.seconds = time.monotonic() - start
     result.checks = collected_checks(nb)
     result.exercises = collected_exercises(nb)
@@ -295,14 +313,19 @@ def build(
     pdf: bool = False,
 ) -> int:
     """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
-    from .servers import up
-
     paths = find_chapters(chapters)
     target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
     tmp = _prepare_out(target)
     author = author or settings.load().author
     values = QUICK if quick else {}
     kernels = _Kernels()
+    with _watch_interrupts() as interrupted:
+        return _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick)
+
+
+def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick) -> int:
+    from .servers import up
+
     try:
         up()
         secrets = _secrets()
@@ -315,6 +338,10 @@ def build(
             km = following
             try:
                 nb, result = _execute(path, km, values, secrets, solutions)
+            except Exception:
+                if interrupted.is_set():  # Ctrl-C while nbclient waits on the kernel: its cleanup raises instead
+                    raise KeyboardInterrupt from None
+                raise
             finally:
                 # The next chapter's kernel boots now, while this one is exported and shut down: never
                 # during a chapter, whose timed loops it would slow down.
@@ -360,6 +387,26 @@ def build(
         + (f"; ⬜ {to_do} exercise(s) still to do (the lab itself works)" if to_do else "")
     )
     return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _watch_interrupts() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM (each still raises KeyboardInterrupt where the program is)."""
+    event = threading.Event()
+
+    def on_signal(signum, frame):  # noqa: ARG001 - signal's signature
+        event.set()
+        raise KeyboardInterrupt
+
+    try:
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: nothing to watch
+        previous = {}
+    try:
+        yield event
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print(target: Path) -> bool:

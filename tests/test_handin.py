@@ -16,9 +16,9 @@ from lab import handin, settings
 
 from .conftest import REPO, need, run_lab
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quick_report")]
 
-
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_handin_is_one_self_contained_file(quick_report):
     _, out, secrets = quick_report
     page = (out / "handin.html").read_text()
@@ -32,6 +32,8 @@ def test_handin_is_one_self_contained_file(quick_report):
     assert handin.embedded_summary(page) == json.loads((out / "summary.json").read_text())
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("quick_report")
 def test_class_view_over_hand_ins(quick_report, tmp_path):
     _, out, _ = quick_report
     summary = json.loads((out / "summary.json").read_text())
@@ -71,6 +73,7 @@ def test_class_view_with_nothing_readable_is_one_sentence(tmp_path):
     assert result.returncode == 1 and "No hand-in could be read" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_pdf_is_printed_by_the_system_chromium(lab_home, tmp_path):
     need(os.path.exists(settings.load().chromium), "chromium (apt-get install chromium) to print the PDF")
     out = tmp_path / "report"

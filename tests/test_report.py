@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -147,7 +148,8 @@ def test_out_in_an_unwritable_place_is_one_sentence(lab_home):
     assert result.returncode == 1 and "Cannot write the report" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_an_interrupted_run_leaves_no_half_report(tmp_path, lab_home):
+@pytest.mark.parametrize("after", [0.0, 2.5])  # before the first cell, and while a chapter's cells run
+def test_an_interrupted_run_leaves_no_half_report(tmp_path, lab_home, after):
     import os
     import signal
     import subprocess
@@ -161,6 +163,7 @@ def test_an_interrupted_run_leaves_no_half_report(tmp_path, lab_home):
     )  # fmt: skip
     first = proc.stdout.readline()  # "[1/N] 00_... ..." once the lab is up and the first chapter runs
     assert first.startswith("[1/")
+    time.sleep(after)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "Traceback" not in stderr, stderr
