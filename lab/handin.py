@@ -31,30 +31,30 @@ img { max-width: 100% !important; height: auto; }
 </style>"""
 
 
-def merged_notebook(chapters: list[tuple[str, object]]):
-    """One notebook holding every executed chapter, each opened by an anchor the header links to."""
-    import nbformat
-
-    merged = nbformat.v4.new_notebook()
-    for name, nb in chapters:
-        anchor = nbformat.v4.new_markdown_cell(f'<div class="workbook-chapter" id="{html.escape(name)}"></div>')
-        merged.cells += [anchor, *nb.cells]
-    for number, cell in enumerate(merged.cells):  # chapters may share cell ids: one document, unique ids
-        cell["id"] = f"cell-{number}"
-    return merged
-
-
-def handin_html(exported: str, header_body: str, summary: dict, author: str) -> str:
-    """The exported merged notebook, with the report's header first and the summary embedded as JSON."""
+def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict, author: str) -> str:
+    """One page from the chapters' exported pages (they share one stylesheet: the first page's head is kept),
+    each chapter opened by an anchor the header links to, the report's header first, the summary embedded."""
+    if not chapters:
+        raise LabError("No chapter was run, so there is nothing to hand in; run the report without --chapter.")
+    first = chapters[0][1]
+    opening = re.search(r"<body[^>]*>\s*<main>", first)
+    if opening is None:
+        raise LabError("The exported chapters have no <body><main>; nbconvert's output changed — please report this.")
+    parts = []
+    for name, page in chapters:
+        inner = re.search(r"<main>(.*)</main>", page, flags=re.S)
+        parts.append(
+            f'<div class="workbook-chapter" id="{html.escape(name)}"></div>\n{inner.group(1) if inner else ""}'
+        )
     data = json.dumps(summary, ensure_ascii=False).replace("</", "<\\/")
     script = f'<script type="application/json" id="{SUMMARY_ID}">{data}</script>'
-    title = f"<title>Redis Cache Workbook — hand-in of {html.escape(author)}</title>"
-    page = re.sub(r"<title>.*?</title>", lambda _: title, exported, count=1, flags=re.S)
-    page = page.replace("</head>", f"{PRINT_CSS}\n{script}\n</head>", 1)
-    body = re.search(r"<body[^>]*>", page)
-    if body is None:
-        raise LabError("The exported report has no <body>; nbconvert's output changed — please report this.")
-    return page[: body.end()] + f'\n<div class="workbook-header">{header_body}</div>\n' + page[body.end() :]
+    head = first[: opening.start()]
+    head = re.sub(r"<title>.*?</title>", lambda _: f"<title>Redis Cache Workbook — hand-in of {html.escape(author)}</title>",
+                  head, count=1, flags=re.S)  # fmt: skip
+    head = head.replace("</head>", f"{PRINT_CSS}\n{script}\n</head>", 1)
+    body = first[opening.start() : opening.end()]
+    return (f"{head}{body.replace('<main>', '')}\n<div class=\"workbook-header\">{header_body}</div>\n<main>\n"
+            + "\n".join(parts) + "\n</main>\n</body>\n</html>\n")  # fmt: skip
 
 
 def embedded_summary(text: str) -> dict | None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import checks, credentials, settings
 from .errors import CHAPTER_MIME, LabError
-from .handin import handin_html, merged_notebook, print_pdf
+from .handin import handin_html, print_pdf
 from .progress import REPORT_VARIABLE
 from .report_page import ChapterResult, index_body, index_page, summary
 
@@ -344,12 +344,13 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
                 raise
             finally:
                 # The next chapter's kernel boots now, while this one is exported and shut down: never
-                # during a chapter, whose timed loops it would slow down.
+                # during a chapter, whose timed loops it would slow down. (The finished one has nothing to
+                # save: it is ended at once.)
                 following = kernels.start() if number < len(paths) else None
-                kernels.stop(km)
+                kernels.stop(km, now=True)
             _static_widgets(nb)
-            executed.append((path.stem, nb))
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+            executed.append((path.stem, body))
             result.html_file = f"{path.stem}.html"
             (tmp / result.html_file).write_text(_redact(body, secrets), encoding="utf-8")
             results.append(result)
@@ -371,8 +372,7 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
         (tmp / "summary.json").write_text(_redact(json.dumps(data, indent=2, ensure_ascii=False), secrets) + "\n",
                                           encoding="utf-8")  # fmt: skip
         header = index_body(results, author, mode, env, link=lambda r: f"#{r.name}")
-        merged, _ = exporter.from_notebook_node(merged_notebook(executed), resources={"metadata": {"name": author}})
-        (tmp / HANDIN).write_text(_redact(handin_html(merged, header, data, author), secrets), encoding="utf-8")
+        (tmp / HANDIN).write_text(_redact(handin_html(executed, header, data, author), secrets), encoding="utf-8")
         _publish(tmp, target)
     finally:
         kernels.close()
