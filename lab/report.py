@@ -9,23 +9,17 @@ temporary folder and moved into place at the end: an interrupted run never leave
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from . import checks, credentials, settings
 from .errors import CHAPTER_MIME, LabError
 from .handin import handin_html, print_pdf
-from .progress import REPORT_VARIABLE
+from .kernels import Kernels, watch_interrupts
 from .report_page import ChapterResult, index_body, index_page, summary
 
 MARKER = ".workbook-report"
@@ -164,48 +158,6 @@ def _redact(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-class _Kernels:
-    """Kernels for the chapters, each started while the previous chapter still runs (a start takes ~0.5 s).
-    They talk over local sockets in a private folder, not TCP ports, and print one-line progress."""
-
-    def __init__(self):
-        self._folder = tempfile.mkdtemp(prefix="lab-kernels-")
-        self._count = 0
-        self._live: list = []
-
-    def start(self):
-        from jupyter_client.manager import KernelManager
-
-        self._count += 1
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(self._folder, f"k{self._count}"))
-        path = os.pathsep.join(p for p in (str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        # this clone's `lab`, whichever environment runs the kernel (a shared one has no tie to any clone)
-        km.start_kernel(
-            env={**os.environ, REPORT_VARIABLE: "1", "PYTHONPATH": path},
-            cwd=str(settings.NOTEBOOKS_DIR),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # its words reach us as outputs
-        self._live.append(km)
-        return km
-
-    def stop(self, km, now: bool = False) -> None:
-        try:
-            if km.has_kernel:
-                km.shutdown_kernel(now=now)
-        except Exception:  # noqa: BLE001 - an interrupted kernel may be half gone: end it, say nothing
-            with contextlib.suppress(Exception):
-                km.shutdown_kernel(now=True)
-        finally:
-            if km in self._live:
-                self._live.remove(km)
-
-    def close(self) -> None:
-        for km in list(self._live):
-            self.stop(km, now=True)
-        shutil.rmtree(self._folder, ignore_errors=True)
-
-
 def _execute(
     path: Path, km, values: dict, secrets: tuple[str, ...], solutions: bool = False
 ) -> tuple[object, ChapterResult]:
@@ -318,8 +270,8 @@ def build(
     tmp = _prepare_out(target)
     author = author or settings.load().author
     values = QUICK if quick else {}
-    kernels = _Kernels()
-    with _watch_interrupts() as interrupted:
+    kernels = Kernels()
+    with watch_interrupts() as interrupted:
         return _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick)
 
 
@@ -387,26 +339,6 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
         + (f"; ⬜ {to_do} exercise(s) still to do (the lab itself works)" if to_do else "")
     )
     return 1 if failed else 0
-
-
-@contextlib.contextmanager
-def _watch_interrupts() -> Iterator[threading.Event]:
-    """An event set by Ctrl-C or SIGTERM (each still raises KeyboardInterrupt where the program is)."""
-    event = threading.Event()
-
-    def on_signal(signum, frame):  # noqa: ARG001 - signal's signature
-        event.set()
-        raise KeyboardInterrupt
-
-    try:
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: nothing to watch
-        previous = {}
-    try:
-        yield event
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _print(target: Path) -> bool:
