@@ -185,8 +185,6 @@ def quick_report(tmp_path_factory):
     """`python -m lab report --quick --solutions` once for the session, on a private lab, with two CPU-bound processes
     beside it (a student's busy laptop): every checkpoint must still pass, because each compares with what
     the same run measured."""
-    import os
-
     home = tmp_path_factory.mktemp("report-lab")
     out = tmp_path_factory.mktemp("report-out") / "report"
     master, replica = ports.free_port_pair()
@@ -196,13 +194,5 @@ def quick_report(tmp_path_factory):
                          timeout=900)  # fmt: skip
     secrets = credentials.load(home / "lab").values()
     yield result, out, secrets
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with _environment(env):
         servers.down()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

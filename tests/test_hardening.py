@@ -23,6 +23,16 @@ from lab.slowdb import SlowDB
 from .conftest import REPO, lab_processes, need, one_binary, one_shared_pair, run_lab
 
 
+def _sentinel_failover(timeout: float = 20) -> bool:
+    """Start the sentinels, ask them to fail over, wait until the lab's replica is the master; whether it is."""
+    sentinel.up()
+    sentinel.connect(sentinel.ports()[0]).execute_command("SENTINEL", "FAILOVER", sentinel.MASTER_NAME)
+    deadline = time.monotonic() + timeout
+    while clients.client("replica").info("replication")["role"] != "master" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return clients.client("replica").info("replication")["role"] == "master"
+
+
 def _mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -33,11 +43,7 @@ def _mode(path) -> int:
 @pytest.mark.slow
 @one_binary
 def test_every_file_is_private_after_sentinels_and_a_failover(lab):
-    sentinel.up()
-    sentinel.connect(sentinel.ports()[0]).execute_command("SENTINEL", "FAILOVER", sentinel.MASTER_NAME)
-    deadline = time.monotonic() + 20
-    while clients.client("replica").info("replication")["role"] != "master" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _sentinel_failover()  # the sentinels rewrite their confs, Redis its own
     assert private.too_open(lab.home) == [], private.too_open(lab.home)
     assert _mode(lab.home) == 0o700
 
@@ -141,12 +147,7 @@ def test_down_finds_servers_without_pid_files_and_spares_strangers(lab):
 @pytest.mark.slow
 @one_binary
 def test_up_after_a_sentinel_failover_leaves_one_writable_master(lab):
-    sentinel.up()
-    sentinel.connect(sentinel.ports()[0]).execute_command("SENTINEL", "FAILOVER", sentinel.MASTER_NAME)
-    deadline = time.monotonic() + 20
-    while clients.client("replica").info("replication")["role"] != "master":
-        assert time.monotonic() < deadline, "the sentinels did not fail over"
-        time.sleep(0.1)
+    assert _sentinel_failover(), "the sentinels did not fail over"
     rows = servers.up()
     assert any("sentinels were stopped" in note for note in rows.notes), rows.notes
     master = clients.client("master")
