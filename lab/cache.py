@@ -85,18 +85,30 @@ class _Flight:
         self.done = threading.Event()
         self.result = None
         self.error: BaseException | None = None
+        self.finished = 0.0  # perf_counter when the result was stored
 
 
 class _SingleFlight:
-    """In one process, concurrent calls for the same key share one execution (Go's singleflight)."""
+    """In one process, concurrent calls for the same key share one execution (Go's singleflight).
+
+    A caller that saw the miss *before* a flight for its key finished, but reached `do` just after (a busy
+    machine schedules threads late), shares that flight's result too: it is as fresh as a read it would make.
+    """
+
+    KEEP = 2.0  # seconds a finished flight's result stays available to such late callers
 
     def __init__(self):
         self._guard = threading.Lock()
         self._flights: dict[str, _Flight] = {}
+        self._finished: dict[str, _Flight] = {}
 
-    def do(self, key: str, fn):
-        """(fn's result, True) for the caller that ran it; (the same result, False) for those that waited."""
+    def do(self, key: str, fn, started: float | None = None):
+        """(fn's result, True) for the caller that ran it; (the same result, False) for those that shared it.
+        `started`: when the caller saw the miss (perf_counter), to share a flight that finished after it."""
         with self._guard:
+            late = self._finished.get(key)
+            if late is not None and started is not None and started < late.finished and not late.error:
+                return late.result, False
             flight = self._flights.get(key)
             leader = flight is None
             if leader:
@@ -113,8 +125,12 @@ class _SingleFlight:
             flight.error = exc
             raise
         finally:
+            flight.finished = time.perf_counter()
             with self._guard:
                 del self._flights[key]
+                now = flight.finished
+                self._finished = {k: f for k, f in self._finished.items() if now - f.finished < self.KEEP}
+                self._finished[key] = flight
             flight.done.set()
 
 
@@ -210,7 +226,7 @@ class CacheAside:
     def _load(self, key: str, start: float) -> LookupResult:
         """A miss: read the database and store the answer, with the chosen stampede protection."""
         if self.stampede_protection == "single-flight":
-            (stored, ttl_ms), leader = self._flights.do(key, lambda: self.read_and_store(key))
+            (stored, ttl_ms), leader = self._flights.do(key, lambda: self.read_and_store(key), started=start)
             return self._result(key, stored, "slow_db", ttl_ms, start, "miss" if leader else "miss, shared")
         if self.stampede_protection == "lock":
             return self._load_with_lock(key, start)

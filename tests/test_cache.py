@@ -278,3 +278,16 @@ def test_concurrent_forms_do_not_share_counters(db, pair):
     for t in threads:
         t.join()
     assert [c.hits + c.misses for c in caches] == [1, 1]
+
+
+def test_single_flight_shares_with_a_caller_that_missed_before_it_finished():
+    """A thread scheduled late (a busy machine) saw the miss while the flight ran, but reaches it just after it
+    landed: it shares that answer instead of reading the database again."""
+    from lab.cache import _SingleFlight
+
+    flights, reads = _SingleFlight(), []
+    missed_while_it_ran = time.perf_counter()
+    assert flights.do("k", lambda: reads.append(1) or "v") == ("v", True)
+    assert flights.do("k", lambda: reads.append(1) or "w", started=missed_while_it_ran) == ("v", False)
+    assert flights.do("k", lambda: reads.append(1) or "w", started=time.perf_counter()) == ("w", True)
+    assert len(reads) == 2
