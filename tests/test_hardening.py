@@ -28,9 +28,14 @@ def _sentinel_failover(timeout: float = 20) -> bool:
     sentinel.up()
     sentinel.connect(sentinel.ports()[0]).execute_command("SENTINEL", "FAILOVER", sentinel.MASTER_NAME)
     deadline = time.monotonic() + timeout
-    while clients.client("replica").info("replication")["role"] != "master" and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        try:  # the promotion closes the replica's clients (CLIENT KILL): a poll may meet that, then retries
+            if clients.client("replica").info("replication")["role"] == "master":
+                return True
+        except redis.ConnectionError:
+            pass
         time.sleep(0.1)
-    return clients.client("replica").info("replication")["role"] == "master"
+    return False
 
 
 def _mode(path) -> int:
