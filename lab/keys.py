@@ -18,7 +18,7 @@ class KeySchema:
     """The keys of the lab: cache values and locks, the TTL, replication and failover experiments."""
 
     def __init__(self, prefix: str | None = None):
-        self.prefix = settings.load().key_prefix if prefix is None else prefix
+        self.prefix = settings.key_prefix() if prefix is None else prefix
 
     def value(self, key: str) -> str:
         """Where the cache keeps `key`'s value."""

@@ -219,7 +219,7 @@ def load() -> Settings:
         replica_url=(env("LAB_REDIS_REPLICA_URL") or url) if url else None,
         sentinel_ports=_port_list("LAB_SENTINEL_PORTS", 3, "26380,26381,26382"),
         cluster_ports=_port_list("LAB_CLUSTER_PORTS", 6, "7001,7002,7003,7004,7005,7006", highest=55535),
-        key_prefix=env("LAB_KEY_PREFIX") or "",
+        key_prefix=key_prefix(),
         chromium=env("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium",
         in_report=bool(env("LAB_REPORT")),
     )
@@ -243,6 +243,11 @@ def _port_list(name: str, count: int, example: str, highest: int = 65535) -> tup
     if max(found) > highest:
         raise LabError(f"{name}: these ports must be {highest} or less (each node also uses its port + 10000).")
     return found
+
+
+def key_prefix() -> str:
+    """LAB_KEY_PREFIX alone, without reading the state directory: key names are made inside timed loops."""
+    return os.environ.get("LAB_KEY_PREFIX") or ""
 
 
 def in_report() -> bool:
