@@ -1,4 +1,5 @@
-"""The command line: `python -m lab VERB` (or `./workbook VERB`). `python -m lab --help` lists the verbs."""
+"""The command line: `./workbook VERB` (the bootstrap hands over to `python -m lab VERB` in its environment).
+`./workbook help` lists the verbs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 
+from . import fix
 from .errors import LabError, UsageError, redis_sentence
 
 
@@ -190,7 +192,7 @@ def cmd_cluster(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print("no cluster yet: `python -m lab cluster up` starts one")
+        print(f"no cluster yet: {fix.command('cluster up')} starts one")
     for r in rows:
         follows = f"replica of {r['master_port']}" if r["role"] == "replica" else f"slots {r['slots']}"
         print(f"node {r['port']:<5}  {r['state']:4}  {r['role'] or '':8} {follows if r['role'] else ''}")
@@ -242,7 +244,7 @@ def cmd_setup(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lab", description="Redis Cache Workbook: the lab's command line.")
+    p = argparse.ArgumentParser(prog="./workbook", description="Redis Cache Workbook: the lab's command line.")
     sub = p.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
 
@@ -256,7 +258,7 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="each server: role, pid, port, version, binary, link, offsets")
     st.add_argument("--json", action="store_true", help="print JSON")
     st.set_defaults(run=cmd_status)
-    sub.add_parser("env", help='shell exports: eval "$(python -m lab env)"').set_defaults(run=cmd_env)
+    sub.add_parser("env", help='shell exports: eval "$(./workbook env)"').set_defaults(run=cmd_env)
     sub.add_parser("doctor", help="check everything, with the fix for each problem").set_defaults(run=cmd_doctor)
     sub.add_parser("setup", help="check the set-up only").set_defaults(run=cmd_setup)
     rep = sub.add_parser("report", help="execute every chapter and write the HTML report")
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except UsageError as exc:
         p.print_usage(sys.stderr)
-        print(f"python -m lab: {exc}", file=sys.stderr)
+        print(f"workbook: {exc}", file=sys.stderr)
         return exc.exit_code
     except LabError as exc:
         print(f"❌ {exc}", file=sys.stderr)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import clients, settings
+from . import clients, fix, settings
 from .cache import CacheAside
 from .errors import LabError
 from .keys import KeySchema
@@ -214,7 +214,7 @@ def run(config: BenchConfig | None = None) -> dict:
     config = config or BenchConfig()
     config.check()
     if not servers.is_up():
-        raise LabError("The lab is not running; start it with `lab.up()` or `python -m lab up`.")
+        raise LabError(f"The lab is not running; start it with {fix.command('up')}.")
     start = time.perf_counter()
     hit = hits(config.hit_samples)
     overhead = miss_overhead(max(50, config.miss_samples * 5))

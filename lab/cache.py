@@ -19,7 +19,7 @@ import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
 
-from . import clients, settings
+from . import clients, fix, settings
 from .errors import LabError
 from .keys import KeySchema
 from .slowdb import SlowDB
@@ -319,7 +319,7 @@ class CacheAside:
             "unavailable",
             found=value is not None,
             warning=f"{_why_unavailable(cause)}: this answer came from the database (slow). "
-            "The cache is used again by itself as soon as Redis answers (`lab.up()`).",
+            f"The cache is used again by itself as soon as Redis answers ({fix.command('up')}).",
         )
 
     @staticmethod

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import servers
 from .cache import CacheAside, LookupResult
-from .progress import progress
+from .progress import wait
 from .slowdb import SlowDB
 
 
@@ -31,27 +31,35 @@ def row(step: str, result: LookupResult) -> dict:
 
 def wait_for_expiry(seconds: float, label: str = "waiting for the TTL") -> None:
     """Sleep with a progress bar (anything slow shows progress)."""
-    steps = max(1, int(seconds * 10))
-    for _ in progress(range(steps), desc=f"{label} ({seconds:.1f} s)", unit="ticks of 0.1 s"):
-        time.sleep(seconds / steps)
+    wait(seconds, f"{label} ({seconds:.1f} s)")
 
 
 def invalidation(db: SlowDB, key: str, ttl: float) -> list[dict]:
-    """Update a record with invalidation on, then off: off, the cache keeps serving the old value."""
+    """Update a record with invalidation on, then off — from the same old value each time: on, the next lookup
+    answers the database's new value; off, the cache keeps answering the old one (a stale read)."""
     rows = []
     original = db.read(key)
     try:
         for on in (True, False):
+            db.update(key, original)
             cache = CacheAside(db, ttl=ttl, invalidate_on_write=on)
             label = "invalidation on" if on else "invalidation OFF"
             cache.invalidate(key)
-            rows.append(row(f"{label}: first lookup", cache.get(key)))
-            cache.update(key, f"updated ({label})")
-            rows.append(row(f"{label}: lookup after the update", cache.get(key)))
+            rows.append(_stale_row(f"{label}: first lookup", cache.get(key), db, key))
+            cache.update(key, f"{original} (updated, {label})")
+            rows.append(_stale_row(f"{label}: lookup after the update", cache.get(key), db, key))
     finally:
         db.update(key, original)
         CacheAside(db).invalidate(key)
     return rows
+
+
+def _stale_row(step: str, result: LookupResult, db: SlowDB, key: str) -> dict:
+    """A lookup's row beside what the database holds now (read without its delay): stale when they differ."""
+    holds = db.peek(key)
+    answered = result.value if result.found else "(not found)"
+    return {"step": step, "database holds": holds, "lookup answered": answered, "source": result.source,
+            "stale": "yes" if answered != holds else "no"}  # fmt: skip
 
 
 def negative_caching(db: SlowDB, key: str, ttl: float, lookups: int = 3) -> list[dict]:

@@ -12,8 +12,10 @@ import html
 import sys
 from dataclasses import asdict, dataclass
 
+from . import marks
+
 MIME = "application/vnd.redis-workbook.checkpoint+json"
-MARKS = {True: "✅ pass", False: "❌ fail"}
+MARKS = {True: marks.plain("pass"), False: marks.plain("fail")}
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,13 @@ class Check:
         return text
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        colour = "#1a7f37" if self.ok else "#cf222e"
+        status = "pass" if self.ok else "fail"
         hint = f"<br><small>fix: <code>{html.escape(self.hint)}</code></small>" if not self.ok and self.hint else ""
         detail = f" — {html.escape(self.detail)}" if self.detail else ""
         return {
             "text/plain": self.line(),
-            "text/html": f'<div style="color:{colour}">{MARKS[self.ok]} '
-            f"<b>{html.escape(self.name)}</b>{detail}{hint}</div>",
+            "text/html": f'<div class="lab-check">{marks.badge(status)} <b style="color:{marks.colour(status)}">'
+            f"{html.escape(self.name)}</b>{detail}{hint}</div>",
             MIME: asdict(self),
         }
 

@@ -1,6 +1,6 @@
 """The instructor's view of a class: many hand-ins in, one table and one page out.
 
-    python -m lab class reports/*/ handins/*.html [--out class]
+    ./workbook class reports/*/ handins/*.html [--out class]
 
 Each PATH is a report folder, a `summary.json`, or a `handin.html` (its summary is embedded). `class.csv` has a
 row per student and a column per checkpoint and exercise (pass / fail / todo / skipped) with totals;

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from . import credentials, settings
+from . import credentials, fix, settings
 from .errors import LabError
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def down_sentence(role: str, s: settings.Settings | None = None) -> str:
         port = port_of(role, s or settings.load())
     except LabError:
         port = "?"
-    return f"The lab's {role} (port {port}) is not running; start it with `lab.up()` or `python -m lab up`."
+    return f"The lab's {role} (port {port}) is not running; start it with {fix.command('up')}."
 
 
 @contextmanager
@@ -186,7 +186,7 @@ def explained(role: str = "master") -> Iterator[None]:
     except redis.AuthenticationError:
         raise LabError(
             f"The {role} refused the lab's password: another program holds its port, or the state directory changed; "
-            "run `python -m lab doctor`."
+            f"run {fix.command('doctor')}."
         ) from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         if isinstance(exc, redis.BusyLoadingError):

@@ -1,4 +1,4 @@
-"""A six-node Redis Cluster (three masters, three replicas): `python -m lab cluster up|down|status`.
+"""A six-node Redis Cluster (three masters, three replicas): `./workbook cluster up|down|status`.
 
 The nodes start from `conf/cluster.conf` plus a runtime file each (as the lab's pair does), then
 `redis-cli --cluster create` assigns the 16384 slots and pairs each master with a replica. Ports:
@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 
-from . import binaries, clients, credentials, servers, settings
+from . import binaries, clients, credentials, fix, servers, settings
 from .errors import LabError
 from .keys import KeySchema
 from .nodes import Node, NodeGroup, kill_pid, pid_of, stop_by_pid
@@ -98,7 +98,7 @@ def _create(s: settings.Settings, cli: binaries.Binary, creds: credentials.Crede
     if done.returncode != 0:
         said = " ".join(line for line in done.stdout.splitlines() if "ERR" in line or "[ERR]" in line)[-300:]
         raise LabError(f"redis-cli could not create the cluster: {said or done.stderr.strip()[-300:]}; "
-                       "run `python -m lab cluster down` and try again.")  # fmt: skip
+                       f"run {fix.command('cluster down')} and try again.")  # fmt: skip
 
 
 def _wait_until_formed(s: settings.Settings) -> None:
@@ -115,7 +115,7 @@ def _wait_until_formed(s: settings.Settings) -> None:
                 return
         time.sleep(0.1)
     raise LabError(f"The cluster did not form within {FORM_TIMEOUT:.0f} s (a node never joined); "
-                   f"see {s.home}/cluster-*.log, then `python -m lab cluster down` and up again.")  # fmt: skip
+                   f"see {s.home}/cluster-*.log, then {fix.command('cluster down && cluster up')}.")  # fmt: skip
 
 
 def status(s: settings.Settings | None = None) -> list[dict]:
@@ -232,7 +232,9 @@ def kill_master_and_time(slot_key: str | None = None, timeout: float = 30.0) -> 
     node = next(n for n in nodes(s) if n.port == owner.port)
     pid = pid_of(node)
     if pid is None:
-        raise LabError(f"The cluster node on port {owner.port} is not running; `python -m lab cluster up` restarts it.")
+        raise LabError(
+            f"The cluster node on port {owner.port} is not running; {fix.command('cluster up')} restarts it."
+        )
     kill_pid(pid)
     killed = time.perf_counter()
     refused = 0

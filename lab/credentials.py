@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import fix
 from .errors import LabError
 from .private import private_dir, write_private
 
@@ -30,9 +31,15 @@ SENTINEL_RULES = (
     "+client|setname +client|kill +script|kill"
 )
 
+# The string and TTL commands a cache-aside lookup is written with, in any of the usual idioms (`set(ex=)`,
+# `setex`, `psetex`, `getex`, `expire` after `set`...): the exercises' texts list them (a test compares).
+KEY_COMMANDS = (
+    "get", "set", "setex", "psetex", "setnx", "getex", "getdel", "mget", "del", "unlink", "exists", "ttl", "pttl",
+    "expire", "pexpire", "expireat", "pexpireat", "persist",
+)  # fmt: skip
 # What the cache-aside lookup needs, and nothing more (no KEYS/SCAN, no FLUSH*, no CONFIG, no admin).
 APP_COMMANDS = (
-    "+get", "+set", "+del", "+unlink", "+exists", "+ttl", "+pttl", "+expire", "+pexpire",
+    *(f"+{name}" for name in KEY_COMMANDS),
     "+ping", "+auth", "+hello", "+echo",
     # the stampede lock's owner-checked release: WATCH the lock, then MULTI/EXEC (no scripts: EVAL would let
     # any student run a loop that blocks everyone's lookups)
@@ -41,6 +48,11 @@ APP_COMMANDS = (
     "+cluster|slots", "+cluster|shards", "+command", "+readonly",
 )  # fmt: skip
 APP_KEYS = "~cache:*"
+
+
+def key_commands_text() -> str:
+    """What the exercises' `r` may run, as their texts say it."""
+    return ", ".join(name.upper() for name in KEY_COMMANDS)
 
 
 @dataclass(frozen=True)
@@ -72,15 +84,15 @@ def load_or_create(home: Path) -> Credentials:
     except FileNotFoundError:
         data = {}
     except ValueError:
-        raise LabError(f"{path} is damaged; delete it and run `python -m lab down` then `python -m lab up`.") from None
+        raise LabError(f"{path} is damaged; delete it and run {fix.command('down && up')}.") from None
     if not isinstance(data, dict):
-        raise LabError(f"{path} is damaged; delete it and run `python -m lab down` then `python -m lab up`.")
+        raise LabError(f"{path} is damaged; delete it and run {fix.command('down && up')}.")
     fields = ("admin", "app", "replication", "sentinel")
     wrong = [f for f in fields if f in data and not (isinstance(data[f], str) and data[f])]
     if wrong:  # never replaced silently: running servers still use the passwords that were there
         raise LabError(
             f"{path} is damaged (field {wrong[0]!r} is not a password). Restore it from a copy, or start afresh: "
-            f"`python -m lab down` (it finds the servers without passwords), delete the file, `python -m lab up`."
+            f"{fix.command('down')} (it finds the servers without passwords), delete the file, {fix.command('up')}."
         )
     missing = [f for f in fields if f not in data]  # a password a newer lab needs: added, the others kept
     if missing:
@@ -94,7 +106,7 @@ def load(home: Path) -> Credentials:
     """Read the credentials; a LabError if the lab was never started here."""
     path = home / FILE
     if not path.exists():
-        raise LabError(f"The lab has not been started in {home} yet; start it with `lab.up()` or `python -m lab up`.")
+        raise LabError(f"The lab has not been started in {home} yet; start it with {fix.command('up')}.")
     return load_or_create(home)
 
 

@@ -1,10 +1,10 @@
-"""`python -m lab doctor`: one ✅/❌ line per thing the lab needs, each ❌ with the command that fixes it."""
+"""`./workbook doctor` (`lab.doctor.show()` in a notebook): one ✅/❌ line per thing the lab needs, each ❌ with the command that fixes it."""
 
 from __future__ import annotations
 
 import sys
 
-from . import binaries, credentials, platform, settings
+from . import binaries, credentials, fix, platform, settings
 from .checks import Check
 from .errors import LabError
 from .private import too_open
@@ -15,7 +15,12 @@ def _python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
     ok = sys.version_info >= (3, 10) and in_venv
     detail = f"Python {version}" + (f", virtualenv {sys.prefix}" if in_venv else ", not in the workbook's .venv")
-    return Check("Python and venv", ok, detail, "./workbook setup   (Python 3.10 or newer is needed)")
+    return Check(
+        "Python and venv",
+        ok,
+        detail,
+        "./workbook setup   (in a terminal, from the clone; Python 3.10 or newer is needed)",
+    )
 
 
 def _platform() -> Check:
@@ -50,8 +55,8 @@ def _servers(s: settings.Settings) -> list[Check]:
         elif row.state == "hung":
             checks.append(
                 Check(f"{row.role} server", False, f"port {row.port} does not answer (hung or busy)",
-                      f"kill -CONT {row.pid}   (if you stopped it), else: python -m lab down && python -m lab up"
-                      if row.pid else "python -m lab down && python -m lab up")
+                      f"kill -CONT {row.pid}   (if you stopped it), else: {fix.plain('down && up')}"
+                      if row.pid else fix.plain("down && up"))
             )  # fmt: skip
         elif row.state == "foreign":
             checks.append(
@@ -59,20 +64,20 @@ def _servers(s: settings.Settings) -> list[Check]:
                     f"{row.role} server",
                     False,
                     f"port {row.port} is held by another program",
-                    "python -m lab up --ports auto   (or stop that program)",
+                    f"{fix.plain('up --ports auto')}   (or stop that program)",
                 )
             )
         else:
-            checks.append(Check(f"{row.role} server", False, f"port {row.port}: not running", "python -m lab up"))
+            checks.append(Check(f"{row.role} server", False, f"port {row.port}: not running", fix.plain("up")))
     replica = rows[1]
     if replica.state == "up":
         checks.append(
-            Check("Replication", replica.link_status == "up", f"replica link {replica.link_status}", "python -m lab up")
+            Check("Replication", replica.link_status == "up", f"replica link {replica.link_status}", fix.plain("up"))
         )
     if all(r.state == "up" for r in rows):
         problem = topology_problem(rows)
         checks.append(Check("One master, one replica", problem is None, problem or "master → replica",
-                            "python -m lab up"))  # fmt: skip
+                            fix.plain("up")))  # fmt: skip
     return checks
 
 
@@ -81,7 +86,7 @@ def _privacy(s: settings.Settings) -> Check:
     detail = (
         f"{len(exposed)} path(s) readable by other users, e.g. {exposed[0]}" if exposed else "0700 folder, 0600 files"
     )
-    return Check("State directory private", not exposed, detail, "python -m lab up   (repairs the modes)")
+    return Check("State directory private", not exposed, detail, f"{fix.plain('up')}   (repairs the modes)")
 
 
 def _auth(s: settings.Settings) -> list[Check]:
@@ -102,7 +107,7 @@ def _auth(s: settings.Settings) -> list[Check]:
             "Password required",
             required,
             "a client without the password is refused" if required else "the master answers without a password",
-            "python -m lab down && python -m lab up",
+            fix.plain("down && up"),
         )
     ]
     try:
@@ -116,7 +121,7 @@ def _auth(s: settings.Settings) -> list[Check]:
             "App user restricted",
             refused,
             "`app` may not run CONFIG" if refused else "`app` may run CONFIG",
-            "python -m lab down && python -m lab up",
+            fix.plain("down && up"),
         )
     )
     return checks
@@ -141,3 +146,9 @@ def run() -> list[Check]:
     if rows_up and (s.home / credentials.FILE).exists():
         checks += _auth(s)
     return checks
+
+
+def show() -> None:
+    """Print every check, one line each (a notebook's `lab.doctor.show()`)."""
+    for check in run():
+        print(check.line())

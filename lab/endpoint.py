@@ -1,7 +1,7 @@
 """An external Redis: a managed one, or a server on another machine, that the lab did not start.
 
 One place gives it: `LAB_REDIS_URL` (e.g. `rediss://user:password@host:6380/0`: `rediss` is TLS), or the
-file `endpoint.url` in the state directory (`python -m lab endpoint set URL`: mode 0600, git-ignored with
+file `endpoint.url` in the state directory (`./workbook endpoint set URL`: mode 0600, git-ignored with
 the rest of the state). `LAB_REDIS_REPLICA_URL` may name a replica to read from. While an endpoint is set,
 `lab.up()` starts nothing (it checks the endpoint answers), clients connect to it as its URL's user, and the
 chapters that must start or kill servers say so and are skipped.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import processes, settings
+from . import fix, processes, settings
 from .errors import LabError
 from .private import write_private
 
@@ -77,8 +77,8 @@ def save(address: str) -> Path:
     s.ensure_home()
     if processes.lab_servers(s.home):
         raise LabError(
-            "The lab's own servers are running: one lab, one Redis. Stop them first with `python -m lab down`, "
-            "then run `python -m lab endpoint set` again."
+            f"The lab's own servers are running: one lab, one Redis. Stop them first with {fix.command('down')}, "
+            f"then set the endpoint again."
         )
     path = s.path(FILE)
     write_private(path, address + "\n")
@@ -97,5 +97,5 @@ def require_local_lab(reason: str) -> None:
     if is_external():
         raise ChapterSkipped(
             f"This chapter needs the lab's own servers ({reason}), so it is skipped while the lab uses the external "
-            f"Redis {redact(url())}; unset {VARIABLE} (or `python -m lab endpoint clear`) to run it."
+            f"Redis {redact(url())}; unset {VARIABLE} (or {fix.command('endpoint clear')}) to run it."
         )

@@ -23,15 +23,17 @@ def redis_sentence(exc: BaseException) -> str | None:
     redis = sys.modules.get("redis")
     if redis is None or not isinstance(exc, redis.RedisError):
         return None
+    from .fix import command  # (errors is imported by everyone: fix only when a sentence is made)
+
     if isinstance(exc, redis.AuthenticationError):
-        return "A lab server refused the lab's password (another program on its port?); run `python -m lab doctor`."
+        return f"A lab server refused the lab's password (another program on its port?); run {command('doctor')}."
     if isinstance(exc, redis.TimeoutError):
-        return ("A lab server stopped answering during this command (hung or busy); `python -m lab status` says "
-                "which, and `python -m lab down` then `python -m lab up` restarts the lab.")  # fmt: skip
+        return (f"A lab server stopped answering during this command (hung or busy); {command('status')} says "
+                f"which, and {command('down && up')} restarts the lab.")  # fmt: skip
     if isinstance(exc, redis.ConnectionError):
-        return ("A lab server went away during this command (was `python -m lab down` run?); start the lab with "
-                "`python -m lab up` (or `lab.up()`) and run it again.")  # fmt: skip
-    return f"Redis refused a command ({str(exc).splitlines()[0][:160]}); `python -m lab doctor` checks the lab."
+        return (f"A lab server went away during this command (was the lab stopped?); start it with "
+                f"{command('up')} and run it again.")  # fmt: skip
+    return f"Redis refused a command ({str(exc).splitlines()[0][:160]}); {command('doctor')} checks the lab."
 
 
 def install_notebook_handler() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import binaries, clients, credentials, ports, settings
 from .exercise_runner import Checker, observation, observe, prediction
+from .text import gap, number, plural
 
 
 class NoPrediction(Exception):
@@ -180,14 +181,14 @@ def lookup(c: Checker) -> None:
         db = CountingDB({key: "value from the database"})
         first = c.run(r, db, key, ttl)
         c.part(first == "value from the database", f"the first call returns the database's value (got {first!r})")
-        c.part(db.reads == 1, f"the first call reads the database once ({db.reads} reads)")
+        c.part(db.reads == 1, f"the first call reads the database once ({plural(db.reads, 'read')})")
         admin = clients.client("master")
         cached, left = admin.get(f"cache:{key}"), admin.ttl(f"cache:{key}")
         c.part(cached == first, f"cache:<key> then holds the value (it holds {cached!r})")
         c.part(0 < left <= ttl, f"with a TTL in (0, {ttl}] s (TTL: {left})")
         second = c.run(r, db, key, ttl)
         c.part(second == first and db.reads == 1, f"the second call answers {second!r} without the database "
-                                                   f"({db.reads} reads in all)")  # fmt: skip
+                                                   f"({plural(db.reads, 'read')} in all)")  # fmt: skip
 
 
 def invalidate(c: Checker) -> None:
@@ -218,18 +219,29 @@ def percentiles(c: Checker) -> None:
     c.part(low <= p99 <= high, f"p99 {p99:.1f} µs: 1 hit in 100 is slower ({low:.1f}–{high:.1f})")
 
 
-def _predicted(c: Checker, exercise: str, compare: Callable[[object, object], bool], what: str) -> None:
+def _predicted(c: Checker, exercise: str, gap_kind: str, explain: Callable[[float, dict], str]) -> None:
+    """A prediction counts when it was recorded before the measurement, whatever its value: the card then shows
+    it beside the measured value, how far apart they are, and what explains the difference."""
     said, observed = prediction(exercise), observation(exercise)
     if said is None:
         raise NoPrediction("record your prediction in the cell before the measurement, then run them in order")
     if observed is None:
         raise NoPrediction("run the measuring cell above first, then this check")
-    c.part(said[1] < observed[1], "the prediction was recorded before the measurement ran")
-    c.part(compare(said[0], observed[0]), f"{what}: you predicted {said[0]!r}, the lab measured {observed[0]!r}")
+    c.part(said.at < observed.at, "the prediction was recorded before the measurement ran")
+    c.note(f"you predicted {number(said.value)}, the lab measured {number(observed.value)}: "
+           f"{gap(said.value, observed.value, gap_kind)}")  # fmt: skip
+    c.note(explain(observed.value, observed.facts))
+
+
+def _explain_speedup(measured: float, facts: dict) -> str:
+    return (f"A miss waits for the database (p50 {facts['miss_ms']:.1f} ms here: a {facts['db_ms']:.0f} ms delay "
+            f"plus jitter) and a hit only for one round trip to Redis (p50 {facts['hit_us']:.0f} µs here): the "
+            "speed-up is their ratio, so it is larger on a machine with quicker round trips and smaller on a busy "
+            "or distant one.")  # fmt: skip
 
 
 def predict_speedup(c: Checker) -> None:
-    _predicted(c, "04.predict_speedup", lambda p, o: o / 4 <= float(p) <= o * 4, "within ×4 of the measured speed-up")
+    _predicted(c, "04.predict_speedup", "ratio", _explain_speedup)
 
 
 def jitter(c: Checker) -> None:
@@ -245,19 +257,30 @@ def jitter(c: Checker) -> None:
 
 
 def ttl_after(ttl: int = 5, wait: float = 2.0) -> int:
-    """SET a key with EX ttl, wait, and return TTL (the measurement of 05.predict_ttl, on the lab's master)."""
+    """SET a key with EX ttl, wait, and return TTL (the measurement of 05.predict_ttl, on the lab's master);
+    PTTL is read in the same round trip, to explain the answer."""
     from .keys import KeySchema
 
     admin, key = clients.client("master"), KeySchema().value("exercise-ttl")
     admin.set(key, "x", ex=ttl)
     time.sleep(wait)
-    left = admin.ttl(key)
-    admin.delete(key)
-    return observe("05.predict_ttl", left)
+    pipe = admin.pipeline(transaction=False)
+    pipe.ttl(key)
+    pipe.pttl(key)
+    pipe.delete(key)
+    left, left_ms, _ = pipe.execute()
+    observe("05.predict_ttl", left, pttl_ms=left_ms, ttl=ttl, wait=wait)
+    return left
+
+
+def _explain_ttl(measured: float, facts: dict) -> str:
+    return (f"TTL counts down in real time and answers whole seconds, rounded to the nearest: {facts['ttl']} s "
+            f"minus the {facts['wait']:g} s waited (and a few milliseconds of round trips) left "
+            f"{facts['pttl_ms']} ms (PTTL), which TTL shows as {number(measured)}.")  # fmt: skip
 
 
 def predict_ttl(c: Checker) -> None:
-    _predicted(c, "05.predict_ttl", lambda p, o: int(p) == o, "TTL after the wait")
+    _predicted(c, "05.predict_ttl", "difference", _explain_ttl)
 
 
 def min_replicas(c: Checker) -> None:
@@ -284,8 +307,14 @@ def min_replicas(c: Checker) -> None:
         c.part(_eventually(accepted, 5), "with one replica keeping up, the master takes writes again")
 
 
+def _explain_wait_loss(measured: float, facts: dict) -> str:
+    return (f"With WAIT 1 a write counts as acknowledged only once the replica has it, and that replica is the one "
+            f"promoted: {plural(int(measured), 'acknowledged write')} lost with WAIT, against "
+            f"{facts['without_wait']} without it (the replica lagged {facts['lag_s']:g} s before the crash).")  # fmt: skip
+
+
 def predict_wait_loss(c: Checker) -> None:
-    _predicted(c, "06.predict_wait_loss", lambda p, o: int(p) == int(o), "acknowledged writes lost with WAIT")
+    _predicted(c, "06.predict_wait_loss", "difference", _explain_wait_loss)
 
 
 def same_slot(c: Checker) -> None:

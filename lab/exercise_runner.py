@@ -12,16 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LAB_DIR = Path(__file__).resolve().parent  # frames from here are the check's, not the student's
-_predictions: dict[str, tuple[object, float]] = {}
-_observations: dict[str, tuple[object, float]] = {}
+_predictions: dict[str, Recorded] = {}
+_observations: dict[str, Recorded] = {}
 
 
 @dataclass
 class Part:
-    """One thing a check verified, and whether the answer did it."""
+    """One thing a check verified, and whether the answer did it; a `note` is no verdict, only information
+    (how far a prediction was from the measurement, and why)."""
 
     ok: bool
     text: str
+    note: bool = False
+
+    @property
+    def word(self) -> str:
+        return "note" if self.note else "pass" if self.ok else "fail"
 
 
 class Wrong(Exception):
@@ -39,6 +45,10 @@ class Checker:
         self.parts.append(Part(bool(ok), text))
         if not ok:
             raise Wrong(text)
+
+    def note(self, text: str) -> None:
+        """Record information that is no verdict (it never fails the exercise)."""
+        self.parts.append(Part(True, text, note=True))
 
     def run(self, *args):
         """Call the student's answer, bounded in time; its exception becomes the ❌ (with its line)."""
@@ -78,20 +88,38 @@ def call_bounded(fn: Callable, args: tuple, limit: float):
     return box.get("value")
 
 
-def record_prediction(exercise_id: str, value: object) -> None:
-    _predictions[exercise_id] = (value, time.monotonic())
+def is_stub(fn: object) -> bool:
+    """Whether `fn` is still the chapter's stub: a function whose only name is NotImplementedError (it does
+    nothing but raise it). Such an answer is "to do" before anything is measured or started for it."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and code.co_names == ("NotImplementedError",)
 
 
-def prediction(exercise_id: str) -> tuple[object, float] | None:
-    """(the value, when) a prediction was recorded, or None."""
+@dataclass(frozen=True)
+class Recorded:
+    """A prediction or an observation: its value, when it was recorded, and (for an observation) the figures
+    that explain it."""
+
+    value: float
+    at: float
+    facts: dict
+
+
+def record_prediction(exercise_id: str, value: float) -> None:
+    _predictions[exercise_id] = Recorded(value, time.monotonic(), {})
+
+
+def prediction(exercise_id: str) -> Recorded | None:
+    """The prediction recorded for an exercise, or None."""
     return _predictions.get(exercise_id)
 
 
-def observe(exercise_id: str, value: object) -> object:
-    """Record what a measuring cell observed (a prediction recorded after this does not count)."""
-    _observations[exercise_id] = (value, time.monotonic())
+def observe(exercise_id: str, value: float, **facts: object) -> float:
+    """Record what a measuring cell observed, with the figures that explain it (a prediction recorded after
+    this does not count)."""
+    _observations[exercise_id] = Recorded(value, time.monotonic(), facts)
     return value
 
 
-def observation(exercise_id: str) -> tuple[object, float] | None:
+def observation(exercise_id: str) -> Recorded | None:
     return _observations.get(exercise_id)

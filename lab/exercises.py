@@ -17,17 +17,16 @@ from __future__ import annotations
 import html
 from dataclasses import asdict, dataclass, field
 
-from . import exercise_checks
+from . import exercise_checks, marks
 from .errors import LabError
 from .exercise_checks import SPECS, NoPrediction
-from .exercise_runner import AnswerFailed, Checker, Part, Wrong, observe, record_prediction
+from .exercise_runner import AnswerFailed, Checker, Part, Wrong, is_stub, observe, record_prediction
 
 EXERCISES = tuple(SPECS)  # ordered: "NN.name", NN the chapter
 __all__ = ["EXERCISES", "check", "predict", "observe", "show", "Result"]
 
 MIME = "application/vnd.redis-workbook.exercise+json"
 TIME_LIMIT = 10.0  # seconds an answer may run
-MARKS = {"done": "✅ done", "wrong": "❌ wrong", "todo": "⬜ to do"}
 
 
 @dataclass
@@ -45,32 +44,39 @@ class Result:
         return self.status == "done"
 
     def lines(self) -> list[str]:
-        head = f"{MARKS[self.status]} exercise {self.exercise}" + (f" — {self.message}" if self.message else "")
-        body = [f"   {'✅' if p.ok else '❌'} {p.text}" for p in self.parts]
+        head = f"{marks.plain(self.status)} exercise {self.exercise}" + (f" — {self.message}" if self.message else "")
+        body = [f"   {marks.plain(p.word)} {p.text}" for p in self.parts]
         return [head, *body] + ([f"   hint: {self.hint}"] if self.status == "wrong" and self.hint else [])
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        colour = {"done": "#1a7f37", "wrong": "#cf222e", "todo": "#57606a"}[self.status]
-        items = "".join(f"<li>{'✅' if p.ok else '❌'} {html.escape(p.text)}</li>" for p in self.parts)
+        items = "".join(f'<li style="color:{marks.colour(p.word)};list-style:none">{marks.badge(p.word)} '
+                        f"{html.escape(p.text)}</li>" for p in self.parts)  # fmt: skip
         hint = (
             f"<div><small>hint: {html.escape(self.hint)}</small></div>" if self.status == "wrong" and self.hint else ""
         )
         message = f" — {html.escape(self.message)}" if self.message else ""
         return {
             "text/plain": "\n".join(self.lines()),
-            "text/html": f'<div style="color:{colour}"><b>{MARKS[self.status]} exercise {html.escape(self.exercise)}'
-            f"</b>{message}<ul>{items}</ul>{hint}</div>",
+            "text/html": f'<div class="lab-exercise">{marks.badge(self.status)} <b style="color:'
+            f'{marks.colour(self.status)}">exercise {html.escape(self.exercise)}</b>{message}<ul>{items}</ul>{hint}'
+            "</div>",
             MIME: {**asdict(self), "ok": self.ok},
         }
 
 
 def predict(exercise_id: str, value: object) -> None:
-    """Record a prediction before the cell that measures it (a prediction made afterwards does not count)."""
-    _spec(exercise_id)
+    """Record a prediction before the cell that measures it (a prediction made afterwards does not count);
+    whatever its value, it counts: the surprise is the lesson."""
+    if not _spec(exercise_id).prediction:
+        raise LabError(f"{exercise_id} is not a prediction; its check is `exercises.check({exercise_id!r}, answer)`.")
     if value is None:
         print(f"⬜ {exercise_id}: write your prediction in place of None, then run this cell.")
         return
-    record_prediction(exercise_id, value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or abs(value) == float("inf"):
+        print(f"⬜ {exercise_id}: a prediction is a number (e.g. my_prediction = 10), not {value!r}; "
+              "write one, then run this cell again.")  # fmt: skip
+        return
+    record_prediction(exercise_id, float(value))
     print(f"prediction recorded for {exercise_id}: {value!r}")
 
 
@@ -83,6 +89,8 @@ def _spec(exercise_id: str) -> exercise_checks.Spec:
 def check(exercise_id: str, answer: object = None, limit: float | None = None) -> Result:
     """Check one exercise: run `answer` (a function, or a prediction's observation) against the lab."""
     spec = _spec(exercise_id)
+    if not spec.prediction and is_stub(answer):
+        return Result(exercise_id, "todo", message="the cell above is still the stub: write your code there")
     if not spec.prediction and not callable(answer):
         if answer is None:
             return Result(exercise_id, "todo", message="fill in the cell above, then run this one")

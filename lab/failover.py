@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from . import clients, sentinel, servers
+from . import clients, fix, sentinel, servers
 from .cache import CacheAside, LookupResult
 from .credentials import REPLICATION_USER
 from .errors import LabError
@@ -40,7 +40,7 @@ def run_once(
     import redis
 
     if not all(r["state"] == "up" for r in sentinel.status()):
-        raise LabError("The sentinels are not running; start them with `python -m lab up --sentinel`.")
+        raise LabError(f"The sentinels are not running; start them with {fix.command('up --sentinel')}.")
     _, master = sentinel.client_factory("admin", socket_timeout=0.3, socket_connect_timeout=0.3)
     keys = KeySchema()
     acked: list[int] = []
@@ -125,7 +125,7 @@ def rejoin(role: str, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while c.info("replication").get("master_link_status") != "up":
             if time.monotonic() > deadline:
-                raise LabError(f"The restarted {role} did not link to the new master; run `lab.up()`.")
+                raise LabError(f"The restarted {role} did not link to the new master; run {fix.command('up')}.")
             time.sleep(0.01)
 
 

@@ -17,18 +17,38 @@ from .errors import LabError
 
 SUMMARY_ID = "workbook-summary"
 PRINT_CSS = """<style>
-/* the hand-in on paper: long lines wrap, a plot or a table row is never cut across two pages */
-pre, code { white-space: pre-wrap !important; word-break: break-word; }
+/* the hand-in on screen and on A4 paper: long lines wrap between words, wide tables shrink to the page and
+   wrap their cells (never clipped), a plot or a table row is never cut across two pages */
+@page { size: A4; margin: 12mm 10mm; }
+pre, code { white-space: pre-wrap !important; overflow-wrap: break-word; word-break: normal !important; }
 img, tr, .jp-OutputArea-output { break-inside: avoid; page-break-inside: avoid; }
 img { max-width: 100% !important; height: auto; }
 .workbook-header { font-family: system-ui, sans-serif; max-width: 60rem; margin: 1rem auto 2rem; }
 .workbook-header table { border-collapse: collapse; width: 100%; }
 .workbook-header th, .workbook-header td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }
-.workbook-header tr.bad td { background: #fff0f0; } .workbook-header tr.skip td,
-.workbook-header tr.todo td { background: #f6f8fa; } .workbook-header td:nth-child(3) { white-space: nowrap; }
+.workbook-header tr.fail td, .workbook-header tr.wrong td { background: #fff0f0; }
+.workbook-header tr.skipped td, .workbook-header tr.todo td { background: #f6f8fa; }
+.workbook-header td:nth-child(3) { white-space: nowrap; }
 .workbook-chapter { break-before: page; page-break-before: always; }
-@media print { .jp-InputPrompt, .jp-OutputPrompt { display: none; } }
+@media print {
+  .jp-InputPrompt, .jp-OutputPrompt { display: none; }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedHTML, .jp-Cell, .jp-InputArea, .jp-CodeMirrorEditor,
+  .jp-InputArea-editor, .highlight, pre { overflow: visible !important; max-width: 100% !important; }
+  .jp-RenderedHTMLCommon table, .workbook-header table { font-size: 7.5pt; width: auto; max-width: 100%;
+    table-layout: auto; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { overflow-wrap: anywhere; white-space: normal !important;
+    padding: 1px 3px; }
+  pre, code { font-size: 8pt; }
+}
 </style>"""
+
+
+def _unique_anchors(name: str, inner: str) -> str:
+    """Every id of one chapter's page made its own (`03_cache_aside--Checkpoints`): the eight chapters share
+    their headings ("Checkpoints", "Exercises"), and a link must land in its own chapter."""
+    inner = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}--{m.group(1)}"', inner)
+    inner = re.sub(r'((?:xlink:)?href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{name}--{m.group(2)}"', inner)
+    return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{name}--{m.group(1)})", inner)
 
 
 def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict, author: str) -> str:
@@ -43,9 +63,8 @@ def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict
     parts = []
     for name, page in chapters:
         inner = re.search(r"<main>(.*)</main>", page, flags=re.S)
-        parts.append(
-            f'<div class="workbook-chapter" id="{html.escape(name)}"></div>\n{inner.group(1) if inner else ""}'
-        )
+        body = _unique_anchors(html.escape(name), inner.group(1)) if inner else ""
+        parts.append(f'<div class="workbook-chapter" id="{html.escape(name)}"></div>\n{body}')
     data = json.dumps(summary, ensure_ascii=False).replace("</", "<\\/")
     script = f'<script type="application/json" id="{SUMMARY_ID}">{data}</script>'
     head = first[: opening.start()]

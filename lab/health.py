@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import credentials, endpoint, ports, settings
+from . import credentials, endpoint, fix, ports, settings
 from .clients import ROLES, client
 from .errors import LabError
 from .nodes import Node, pair_nodes, pid_of
@@ -118,7 +118,7 @@ def hung_sentence(node: Node) -> str:
     resume = f"if you stopped it (Ctrl-Z, kill -STOP), `kill -CONT {pid}`; otherwise " if pid else ""
     return (
         f"The {node.role} on port {node.port} does not answer (hung or busy: stopped, or running a long script); "
-        f"{resume}restart it: `python -m lab down`, then `python -m lab up`."
+        f"{resume}restart it: {fix.command('down && up')}."
     )
 
 
@@ -126,7 +126,7 @@ def held_sentence(node: Node, s: settings.Settings) -> str:
     variable = "LAB_MASTER_PORT" if node.role == "master" else "LAB_REPLICA_PORT"
     return (
         f"Port {node.port}, the {node.role}'s, is held by another program; stop it "
-        f"(`ss -ltnp | grep {node.port}` shows which), or pick free ports with `python -m lab up --ports auto` "
+        f"(`ss -ltnp | grep {node.port}` shows which), or pick free ports with {fix.command('up --ports auto')} "
         f"(or set {variable})."
     )
 
@@ -194,13 +194,13 @@ def topology_problem(rows: list[ServerStatus]) -> str | None:
     if len(rows) != 2 or not all(r.state == "up" for r in rows):
         return None
     master, replica = rows
-    fix = "`python -m lab up` gives them their roles back (and stops sentinels that would undo it)."
+    remedy = f"{fix.command('up')} gives them their roles back (and stops sentinels that would undo it)."
     if master.actual_role == replica.actual_role == "master":
-        return f"Two masters: ports {master.port} and {replica.port} both take writes and drift apart; {fix}"
+        return f"Two masters: ports {master.port} and {replica.port} both take writes and drift apart; {remedy}"
     if master.actual_role == replica.actual_role == "slave":
-        return f"No master: ports {master.port} and {replica.port} are both replicas, every write is refused; {fix}"
+        return f"No master: ports {master.port} and {replica.port} are both replicas, every write is refused; {remedy}"
     if master.actual_role != "master" or replica.master_port != master.port:
-        return f"The replica (port {replica.port}) does not follow the lab's master (port {master.port}); {fix}"
+        return f"The replica (port {replica.port}) does not follow the lab's master (port {master.port}); {remedy}"
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from . import clients, servers, settings
+from . import clients, fix, servers, settings
 from .errors import LabError
 from .keys import WORKSHOP_KEY, KeySchema
 from .nodes import pair_nodes
@@ -21,7 +21,7 @@ STATUS_FIELDS = ["actual_role", "link", "master_repl_offset", "replica_offset", 
 
 def _require_up() -> None:
     if not servers.is_up():
-        raise LabError("The lab is not running (or its replica is not linked); start it with `lab.up()`.")
+        raise LabError(f"The lab is not running (or its replica is not linked); start it with {fix.command('up')}.")
 
 
 def status_table():

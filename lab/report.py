@@ -1,4 +1,4 @@
-"""`python -m lab report`: execute every chapter with parameters and export an offline HTML report.
+"""`./workbook report`: execute every chapter with parameters and export an offline HTML report.
 
 Parameters follow the papermill convention: the chapter's `parameters`-tagged cell keeps its defaults
 (the class values) and an `injected-parameters` cell after it overrides some of them (`--quick`).
@@ -21,6 +21,7 @@ from .errors import CHAPTER_MIME, LabError
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
 from .report_page import ChapterResult, index_body, index_page, summary
+from .text import plural
 
 MARKER = ".workbook-report"
 HANDIN = "handin.html"  # the one file to hand in
@@ -90,7 +91,7 @@ def inject_parameters(nb, values: dict) -> dict:
             names = parameter_names(cell.source)
             used = {k: v for k, v in values.items() if k in names}
             if used:
-                source = "# Injected by `python -m lab report`\n" + "".join(f"{k} = {v!r}\n" for k, v in used.items())
+                source = "# Injected by `./workbook report`\n" + "".join(f"{k} = {v!r}\n" for k, v in used.items())
                 new = nbformat.v4.new_code_cell(source.rstrip("\n"), metadata={"tags": ["injected-parameters"]})
                 nb.cells.insert(index + 1, new)
             return used
@@ -248,7 +249,7 @@ def _prepare_out(out: Path) -> Path:
 
 
 def _publish(tmp: Path, out: Path) -> None:
-    (tmp / MARKER).write_text("written by python -m lab report\n")
+    (tmp / MARKER).write_text("written by ./workbook report\n")
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     if out.exists():
         out.rename(old)
@@ -336,7 +337,7 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
     print(
         f"report: {target / 'index.html'}  ({time.monotonic() - started:.1f} s)"
         + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ all chapters passed")
-        + (f"; ⬜ {to_do} exercise(s) still to do (the lab itself works)" if to_do else "")
+        + (f"; ⬜ {plural(to_do, 'exercise')} still to do (the lab itself works)" if to_do else "")
     )
     return 1 if failed else 0
 

@@ -7,7 +7,8 @@ import datetime as dt
 import html
 from dataclasses import dataclass, field
 
-from . import checks
+from . import checks, marks
+from .text import plural
 
 
 @dataclass
@@ -38,9 +39,13 @@ EXERCISE_STATUS = {"done": "pass", "wrong": "fail", "todo": "todo"}
 
 
 def exercise_detail(e: dict) -> str:
-    """What an exercise's check verified (each part ✅/❌), and the hint when it is wrong."""
-    parts = "; ".join(f"{'✅' if p['ok'] else '❌'} {p['text']}" for p in e["parts"]) or e.get("message", "")
+    """What an exercise's check verified (each part with its word), and the hint when it is wrong."""
+    parts = "; ".join(f"{marks.word(_part_status(p))}: {p['text']}" for p in e["parts"]) or e.get("message", "")
     return parts + (f" — hint: {e['hint']}" if e["status"] == "wrong" and e.get("hint") else "")
+
+
+def _part_status(part: dict) -> str:
+    return "note" if part.get("note") else "pass" if part["ok"] else "fail"
 
 
 def detail_cell(c: checks.Check) -> str:
@@ -93,57 +98,71 @@ def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[s
 INDEX_CSS = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }
 table { border-collapse: collapse; width: 100% } th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }
-tr.bad td { background: #fff0f0 } tr.skip td, tr.todo td { background: #f6f8fa } td:nth-child(3) { white-space: nowrap }
+tr.fail td, tr.wrong td { background: #fff0f0 } tr.skipped td, tr.todo td { background: #f6f8fa }
+td:nth-child(3) { white-space: nowrap }
 code { font-size: .9em }
 .verdict { font-size: 1.3rem; margin: 1rem 0 }
 """
 
 
 def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[str, str], link) -> str:
-    """The report's header: author, verdict, environment, the checkpoint and exercise table, the chapters."""
+    """The report's header: author, verdict, environment, the exercises (a short table of their own: what a
+    teacher grades first), the checkpoints, the chapters. Every mark is a word on a colour (no emoji font
+    needed)."""
     esc = html.escape
-    passed = sum(r.ok for r in results)
-    mark = {
-        "ok": "✅ pass",
-        "bad": "❌ fail",
-        "skip": "⏭️ skipped",
-        "todo": "⬜ to do",
-    }  # words: not every browser has emoji
-    kind_of = {"done": "ok", "wrong": "bad", "todo": "todo"}
 
-    def row(first: str, kind: str, name: str, detail: str) -> str:
-        return f'<tr class="{kind}"><td>{first}</td><td>{esc(name)}</td><td>{mark[kind]}</td><td>{detail}</td></tr>'
+    def row(first: str, status: str, name: str, detail: str) -> str:
+        return f'<tr class="{status}"><td>{first}</td><td>{esc(name)}</td><td>{marks.badge(status)}</td><td>{detail}</td></tr>'
 
-    rows = []
+    checkpoints, exercise_rows = [], []
     for r in results:
         anchor = f'<a href="{esc(link(r))}">{esc(r.name)}</a>'
         if r.skipped:
-            rows.append(row(anchor, "skip", "chapter", esc(r.skipped)))
+            checkpoints.append(row(anchor, "skipped", "chapter", esc(r.skipped)))
             continue
         if r.error:
-            rows.append(row(anchor, "bad", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
+            checkpoints.append(row(anchor, "fail", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
         if not r.checks and not r.error:
-            rows.append(row(anchor, "bad", "checkpoints", "no checkpoint was shown"))
-        rows += [row(anchor, "ok" if c.ok else "bad", c.name, detail_cell(c)) for c in r.checks]
-        rows += [row(anchor, kind_of[e["status"]], f"exercise {e['exercise']}", esc(exercise_detail(e)))
-                 for e in r.exercises]  # fmt: skip
+            checkpoints.append(row(anchor, "fail", "checkpoints", "no checkpoint was shown"))
+        checkpoints += [row(anchor, "pass" if c.ok else "fail", c.name, detail_cell(c)) for c in r.checks]
+        exercise_rows += [row(anchor, e["status"], e["exercise"], esc(exercise_detail(e))) for e in r.exercises]
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
-        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> — {"⏭️" if r.skipped else "✅" if r.ok else "❌"} {r.seconds:.1f} s</li>'
+        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> {marks.badge(_chapter_status(r))} {r.seconds:.1f} s</li>'
         for r in results
     )
-    skipped = sum(bool(r.skipped) for r in results)
-    to_do = sum(r.to_do for r in results)
-    verdict = (
-        "✅ every chapter passed" + (f" ({skipped} skipped: they need the lab's own servers)" if skipped else "")
-        if passed == len(results)
-        else f"❌ {len(results) - passed} chapter(s) need attention"
-    ) + (f" · ⬜ {to_do} exercise(s) still to do" if to_do else "")
+    counts = {s: sum(e["status"] == s for r in results for e in r.exercises) for s in ("done", "wrong", "todo")}
+    exercises_table = (
+        f"<h2>Exercises</h2><p>{counts['done']} done, {counts['wrong']} wrong, {counts['todo']} to do</p>"
+        f'<table class="exercises"><tr><th>chapter</th><th>exercise</th><th></th><th>what was checked</th></tr>'
+        f"{''.join(exercise_rows)}</table>"
+        if exercise_rows
+        else ""
+    )
     return f"""<h1>Redis Cache Workbook — report</h1>
 <p><b>{esc(author)}</b> · {dt.datetime.now().strftime("%Y-%m-%d %H:%M")} · {esc(mode)} mode</p>
-<p class="verdict">{verdict} ({passed}/{len(results)})</p>
+<p class="verdict">{_verdict(results)}</p>
 <table>{facts}</table>
+{exercises_table}
 <h2>Checkpoints</h2>
-<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{"".join(rows)}</table>
+<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{"".join(checkpoints)}</table>
 <h2>Chapters</h2><ol>{chapters_list}</ol>
 """
+
+
+def _chapter_status(r: ChapterResult) -> str:
+    return "skipped" if r.skipped else "pass" if r.ok else "fail"
+
+
+def _verdict(results: list[ChapterResult]) -> str:
+    """The headline, in words: how many chapters passed, skipped, need attention; exercises still to do."""
+    passed, skipped = sum(r.ok for r in results), sum(bool(r.skipped) for r in results)
+    to_do = sum(r.to_do for r in results)
+    if passed == len(results):
+        text = marks.badge("pass") + f" every chapter passed ({passed} of {len(results)}"
+        text += f", {skipped} skipped: they need the lab's own servers)" if skipped else ")"
+    else:
+        text = marks.badge("fail") + f" {len(results) - passed} of {len(results)} chapters need attention"
+    if to_do:
+        text += f" · {marks.badge('todo')} {plural(to_do, 'exercise')} still to do"
+    return text

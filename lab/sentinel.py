@@ -1,4 +1,4 @@
-"""Three sentinels beside the lab's pair (`python -m lab up --sentinel`), and the failover they run.
+"""Three sentinels beside the lab's pair (`./workbook up --sentinel`), and the failover they run.
 
 Each sentinel starts from `conf/sentinel.conf` plus a runtime file in the state directory (its port,
 folder, the master to watch, passwords). Ports: `LAB_SENTINEL_PORTS` ("26380,26381,26382"), or a free

@@ -11,7 +11,7 @@ import re
 import time
 from pathlib import Path
 
-from . import binaries, credentials, endpoint, processes, settings
+from . import binaries, credentials, endpoint, fix, processes, settings
 from .binaries import link_binaries
 from .clients import ROLES, client, port_of
 from .errors import LabError
@@ -81,7 +81,7 @@ def _wait_for_link(replica: Node, s: settings.Settings) -> None:
             time.sleep(POLL)
     raise LabError(
         f"The replica did not link to the master within {LINK_TIMEOUT:.0f} s: {log_tail(replica)} "
-        f"(log: {replica.log_file}); run `python -m lab doctor`."
+        f"(log: {replica.log_file}); run {fix.command('doctor')}."
     )
 
 
@@ -106,7 +106,7 @@ def _stop_sentinels(home: Path) -> list[str]:
         return []
     return [
         f"The {len(pids)} sentinels were stopped, so that they do not undo the lab's roles after a failover; "
-        "`python -m lab up --sentinel` starts them again, watching the lab's master."
+        f"{fix.command('up --sentinel')} starts them again, watching the lab's master."
     ]
 
 

@@ -36,7 +36,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "LAB_REDIS_REPLICA_URL": ("`LAB_REDIS_URL`", "an external replica to read from"),
     "LAB_KEY_PREFIX": ("none", "a prefix inside every key the lab writes (tests give each test its own)"),
     "LAB_CHROMIUM": ("`/usr/bin/chromium`", "the browser the app test drives"),
-    "LAB_REPORT": ("unset", "set by `python -m lab report` for the kernels it runs: progress prints one line"),
+    "LAB_REPORT": ("unset", "set by `./workbook report` for the kernels it runs: progress prints one line"),
 }
 ENDPOINT_FILE = "endpoint.url"
 
@@ -172,7 +172,9 @@ def _remembered_ports(home: Path) -> tuple[int, int] | None:
         return None  # none remembered (or the state directory is unusable: `ensure_home` explains that)
     except ValueError:
         data = None
-    fix = "run `python -m lab up --ports default` (or `--ports auto`) to choose again"
+    from .fix import command  # (fix reads REPO_ROOT from here)
+
+    fix = f"run {command('up --ports default')} to choose again"
     if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("master", "replica")):
         raise LabError(f"{path} is damaged; {fix}.")
     master, replica = data["master"], data["replica"]
@@ -251,5 +253,5 @@ def key_prefix() -> str:
 
 
 def in_report() -> bool:
-    """Whether this process is a kernel that `python -m lab report` runs (LAB_REPORT)."""
+    """Whether this process is a kernel that `./workbook report` runs (LAB_REPORT)."""
     return bool(os.environ.get("LAB_REPORT"))

@@ -23,9 +23,9 @@ def exports(s: settings.Settings | None = None) -> dict[str, str]:
 
 
 def shell_script(s: settings.Settings | None = None) -> str:
-    """`export` lines for `eval "$(python -m lab env)"`."""
+    """`export` lines for `eval "$(./workbook env)"`."""
     s = s or settings.load()
-    lines = ['# eval "$(python -m lab env)"  — then: redis-cli -p $LAB_MASTER_PORT ping']
+    lines = ['# eval "$(./workbook env)"  — then: redis-cli -p $LAB_MASTER_PORT ping']
     for name, value in exports(s).items():
         if name == "PATH":
             lines.append(f'export PATH={shlex.quote(str(s.path(BIN_DIR)))}:"$PATH"')

@@ -102,6 +102,11 @@ class SlowDB:
         row = self._execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def peek(self, key: str) -> str | None:
+        """What the database holds now, without the delay and without counting a read (to show a lesson)."""
+        row = self._execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def update(self, key: str, value: str) -> None:
         """Write a record (insert or replace). Writes are not slowed: the lesson is about reads."""
         self._execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (key, value, time.time()), write=True)

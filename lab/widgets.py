@@ -18,6 +18,7 @@ import ipywidgets as w
 
 from .cache import CacheAside, LookupResult
 from .errors import LabError
+from .text import plural
 
 BADGE = {"cache": "#1a7f37", "slow_db": "#bc4c00"}
 HISTORY_ROWS = 12
@@ -63,7 +64,7 @@ def history_html(history: list[LookupResult]) -> str:
 def ratio_html(cache: CacheAside) -> str:
     return (
         f'<span class="lab-ratio">hit ratio <b>{cache.hit_ratio:.0%}</b> '
-        f"({cache.hits} hits, {cache.misses} misses)</span>"
+        f"({plural(cache.hits, 'hit')}, {plural(cache.misses, 'miss', 'misses')})</span>"
     )
 
 

@@ -122,8 +122,11 @@ def test_the_replica_serves_the_cached_value(cache, pair):
 
 def test_invalidation_on_write_and_stale_read_without_it(db, pair):
     rows = cache_lessons.invalidation(db, "sku-0001", 60)
-    assert rows[1]["value"] == "updated (invalidation on)" and rows[1]["source"] == "slow_db"
-    assert rows[3]["value"] == rows[2]["value"] and rows[3]["source"] == "cache"  # stale
+    assert rows[0]["lookup answered"] == rows[2]["lookup answered"] == rows[0]["database holds"]  # the same start
+    assert rows[1]["lookup answered"] == rows[1]["database holds"] and rows[1]["source"] == "slow_db"
+    assert rows[1]["stale"] == "no" and "updated, invalidation on" in rows[1]["database holds"]
+    assert rows[3]["lookup answered"] == rows[2]["lookup answered"] and rows[3]["source"] == "cache"  # stale:
+    assert rows[3]["database holds"] != rows[3]["lookup answered"] and rows[3]["stale"] == "yes"  # the db moved on
     assert db.read("sku-0001") == catalogue()["sku-0001"]  # restored
 
 

@@ -63,4 +63,4 @@ def test_doctor_is_green_on_a_running_lab(pair):
 def test_doctor_gives_the_fix_when_down(lab_home):
     result = run_lab("doctor")
     assert result.returncode == 1
-    assert "❌ fail master server" in result.stdout and "fix: python -m lab up" in result.stdout
+    assert "❌ fail master server" in result.stdout and "fix: ./workbook up" in result.stdout

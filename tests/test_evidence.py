@@ -72,12 +72,15 @@ def test_every_checkpoint_has_a_hint_and_a_measured_detail():
             assert has_detail, (chapter, name)
 
 
-def test_command_hints_are_commands_the_lab_understands():
-    parts = [part.strip() for _, hint in _hints() for part in re.split(r"&&|;|, then ", hint)]
-    commands = [part for part in parts if part.startswith("python -m lab")]
-    assert commands, "no command hint found: the parser below would check nothing"
-    for command in commands:
-        cli.parser().parse_args(shlex.split(command)[3:])  # exits (fails the test) if the lab would not
+def test_checkpoint_hints_are_python_calls_or_workbook_commands():
+    """A checkpoint is read in its notebook: its fix is a Python call there (`lab.up()`); a terminal command is
+    written `./workbook VERB`, never `python -m lab` (a fresh terminal has no venv on its PATH)."""
+    hints = _hints()
+    assert hints and not [h for _, h in hints if "python -m" in h]
+    parts = [part.strip() for _, hint in hints for part in re.split(r"&&|;", hint)]
+    for command in (part for part in parts if part.startswith("./workbook")):
+        cli.parser().parse_args(shlex.split(command)[1:])  # exits (fails the test) if the lab would not
+    assert sum(bool(CALL.findall(h)) for _, h in hints) >= 30
 
 
 def test_hints_that_name_code_run(lab_home):
