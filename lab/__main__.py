@@ -12,6 +12,7 @@ import sys
 
 from . import fix
 from .errors import LabError, UsageError, redis_sentence
+from .text import plural
 
 
 def _print_status(rows) -> None:
@@ -52,7 +53,7 @@ def _print_sentinels(rows) -> None:
             continue
         print(
             f"{r['sentinel']:10} port {r['port']:<5}  up  watching {r['master']}  "
-            f"knows {r['replicas']} replica(s), {r['sentinels']} other sentinel(s)"
+            f"knows {plural(r['replicas'], 'replica')}, {plural(r['sentinels'], 'other sentinel')}"
         )
 
 
@@ -182,7 +183,7 @@ def cmd_cluster(args) -> int:
     if args.action == "down":
         stopped = cluster.down()
         print(
-            f"stopped: {len(stopped)} cluster node(s); the cluster is forgotten"
+            f"stopped: {plural(len(stopped), 'cluster node')}; the cluster is forgotten"
             if stopped
             else "no cluster node was running"
         )

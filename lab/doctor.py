@@ -8,6 +8,7 @@ from . import binaries, credentials, fix, platform, settings
 from .checks import Check
 from .errors import LabError
 from .private import too_open
+from .text import plural
 
 
 def _python() -> Check:
@@ -84,7 +85,9 @@ def _servers(s: settings.Settings) -> list[Check]:
 def _privacy(s: settings.Settings) -> Check:
     exposed = too_open(s.home)
     detail = (
-        f"{len(exposed)} path(s) readable by other users, e.g. {exposed[0]}" if exposed else "0700 folder, 0600 files"
+        f"{plural(len(exposed), 'path')} readable by other users, e.g. {exposed[0]}"
+        if exposed
+        else "0700 folder, 0600 files"
     )
     return Check("State directory private", not exposed, detail, f"{fix.plain('up')}   (repairs the modes)")
 

@@ -170,7 +170,7 @@ def wait_for_replica(c: Checker) -> None:
         acknowledged = c.run(master, "answer", "42")
         waits = int(master.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
         c.part(master.get("answer") == "42", "the value is written on the master")
-        c.part(waits >= 1, f"WAIT was called after the write ({waits} call(s))")
+        c.part(waits >= 1, f"WAIT was called after the write ({plural(waits, 'call')})")
         c.part(acknowledged == 1, f"it returns how many replicas acknowledged: 1 (your answer: {acknowledged!r})")
         c.part(replica.get("answer") == "42", "the replica has the value as soon as the function returns")
 

@@ -36,7 +36,7 @@ def run_once(
 
     `lag_s`: for that long before the crash, the replica's link is cut (as in chapter 02), so that writes
     the master acknowledged have not reached the replica when it dies — the case `WAIT` is for. With
-    `lag_s=0` on loopback, nothing is in flight at the crash."""
+    `lag_s=0` on loopback, little is ever in flight at the crash — rarely anything, never guaranteed."""
     import redis
 
     if not all(r["state"] == "up" for r in sentinel.status()):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-from .settings import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent  # (as settings has it: fix imports nothing of the lab)
 
 # verbs that have a Python call: what a notebook cell runs instead of the command
 PYTHON = {

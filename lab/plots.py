@@ -137,3 +137,20 @@ def partition(df, title: str = "The replica's link cut, then restored"):
         _apply_style(ax)
     top.title.set_fontsize(STYLE["axes.titlesize"])
     return fig
+
+
+def silent_partition(df, title: str = "A silent partition: the master frozen, the replica still says link up"):
+    """The replica's `master_link_status` (up / down) over time while the master is frozen (shaded), and the
+    moment `repl-timeout` had passed (dashed)."""
+    fig, ax = _figure(9, 3.8)
+    frozen = df.attrs["freeze_s"]
+    ax.axvspan(0, frozen, color="#cf222e", alpha=0.08, label="master frozen (SIGSTOP)")
+    ax.step(df.t, (df.link == "up").astype(int), where="post", color=COLOURS[0], lw=2.5,
+            label="replica's master_link_status")  # fmt: skip
+    ax.axvline(df.attrs["repl_timeout"], color=COLOURS[1], ls="--", lw=1.5, label="repl-timeout")
+    ax.set_yticks([0, 1], ["down", "up"])
+    ax.set_ylim(-0.2, 1.3)
+    ax.set(title=title, xlabel="time since the master was frozen (s)")
+    ax.legend(loc="center right")
+    _apply_style(ax)
+    return fig

@@ -106,7 +106,7 @@ def stop(pid: int | None) -> None:
 
 
 def kill(pid: int | None) -> None:
-    """kill -9 and wait until it is gone (a crash: no AOF flush, no goodbye)."""
+    """kill -9 and wait until it is gone (a crash: no clean shutdown; what it wrote to its AOF survives)."""
     if pid is None:
         return
     try:

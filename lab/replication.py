@@ -14,6 +14,7 @@ from .errors import LabError
 from .keys import WORKSHOP_KEY, KeySchema
 from .nodes import pair_nodes
 from .progress import progress
+from .text import plural
 
 STATUS_FIELDS = ["actual_role", "link", "master_repl_offset", "replica_offset", "byte_lag", "last_io_s",
                  "sync_full", "sync_partial_ok", "sync_partial_err"]  # fmt: skip
@@ -48,7 +49,7 @@ def status_table():
         replica_offset = repl.get("slave_repl_offset")
         rows[role] = {
             "actual_role": repl.get("role"),
-            "link": repl.get("master_link_status", f"{repl.get('connected_slaves', 0)} replica(s)"),
+            "link": repl.get("master_link_status", plural(int(repl.get("connected_slaves", 0)), "replica")),
             "master_repl_offset": repl.get("master_repl_offset"),
             "replica_offset": replica_offset,
             "byte_lag": None if replica_offset is None or master_offset is None else master_offset - replica_offset,

@@ -43,6 +43,8 @@ QUICK = {
     "lag_samples": 200,
     "wait_samples": 200,
     "link_down_s": 1.0,
+    "silent_s": 3.5,
+    "silent_timeout": 1,
     "stampede_clients": 50,
     "workshop_misses": 1,
     "new_client_samples": 100,

@@ -44,6 +44,21 @@ def exercise_detail(e: dict) -> str:
     return parts + (f" — hint: {e['hint']}" if e["status"] == "wrong" and e.get("hint") else "")
 
 
+def exercise_summary(e: dict) -> str:
+    """One line for the exercise table a teacher reads first: how many checks passed, the first that failed
+    (with the hint), or what is still to do; a prediction's gap. The chapter holds every part."""
+    checked = [p for p in e["parts"] if not p.get("note")]
+    notes = [p["text"] for p in e["parts"] if p.get("note")]
+    failed = [p["text"] for p in checked if not p["ok"]]
+    if e["status"] == "todo" or not e["parts"]:
+        return e.get("message", "")
+    if failed:
+        return f"fail: {failed[0]}" + (f" — hint: {e['hint']}" if e.get("hint") else "")
+    return f"{sum(p['ok'] for p in checked)} of {plural(len(checked), 'check')} passed" + (
+        f"; {notes[0]}" if notes else ""
+    )
+
+
 def _part_status(part: dict) -> str:
     return "note" if part.get("note") else "pass" if part["ok"] else "fail"
 
@@ -125,7 +140,7 @@ def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[s
         if not r.checks and not r.error:
             checkpoints.append(row(anchor, "fail", "checkpoints", "no checkpoint was shown"))
         checkpoints += [row(anchor, "pass" if c.ok else "fail", c.name, detail_cell(c)) for c in r.checks]
-        exercise_rows += [row(anchor, e["status"], e["exercise"], esc(exercise_detail(e))) for e in r.exercises]
+        exercise_rows += [row(anchor, e["status"], e["exercise"], esc(exercise_summary(e))) for e in r.exercises]
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
         f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> {marks.badge(_chapter_status(r))} {r.seconds:.1f} s</li>'

@@ -33,7 +33,8 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
         *credentials.acl_lines(creds),
     ]
     if version >= (7, 0):
-        lines.append("enable-debug-command local")  # the replication chapter's DEBUG SLEEP (6.2 allows it anyway)
+        # chapter 05's DEBUG SET-ACTIVE-EXPIRE: 7.0 refuses DEBUG unless told (6.2 has no such setting)
+        lines.append("enable-debug-command local")
     # how to log in to a master: the replica always, the master too if it must copy back from a promoted replica
     lines += [f"masteruser {credentials.REPLICATION_USER}", f"masterauth {creds.replication}"]
     if node.role == "replica":

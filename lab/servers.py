@@ -21,7 +21,7 @@ from .ports import choose_ports
 from .private import repair
 from .runtime_conf import runtime_config
 
-__all__ = ["up", "down", "stop", "kill", "start_node", "status", "is_up", "restore_users"]
+__all__ = ["up", "down", "stop", "kill", "pid", "start_node", "status", "is_up", "restore_users"]
 
 LINK_TIMEOUT = 15.0
 
@@ -213,8 +213,16 @@ def stop(role: str, save: bool = False) -> bool:
         return _stop(pair_nodes(s)[role], s, save)
 
 
+def pid(role: str) -> int | None:
+    """The pid of one of the lab's servers, or None if it is not running."""
+    s = settings.load()
+    port_of(role, s)
+    return _running_pid(pair_nodes(s)[role], s)
+
+
 def kill(role: str) -> int | None:
-    """kill -9 one of the lab's servers (a crash: no AOF flush, no goodbye); the pid it had, or None."""
+    """kill -9 one of the lab's servers (a crash: no clean shutdown; what it wrote to its AOF survives); the pid
+    it had, or None."""
     s = settings.load()
     port_of(role, s)
     pid = _running_pid(pair_nodes(s)[role], s)

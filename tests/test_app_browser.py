@@ -1,6 +1,7 @@
 """The standalone app (`./workbook app`, Voilà) driven in a real headless chromium, as a student uses it."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 
 from lab import ports, settings
 
-from .conftest import REPO, need
+from .conftest import REPO, need, one_shared_pair
 
 CHROMIUM = settings.load().chromium
 CHROMIUM_ARGS = [
@@ -72,13 +73,14 @@ def test_form_goes_slow_db_then_cache(app, browser):
     page.goto(app, timeout=90_000)
     box = page.get_by_placeholder("a key, e.g. test-key")
     box.wait_for(timeout=90_000)
+    assert page.title() == "Redis cache-aside — the workshop's form"  # the browser tab says what it is
     box.fill("test-key")
     box.press("Enter")
     badge = page.locator(".lab-source")
     badge.wait_for(timeout=30_000)
     assert badge.inner_text() == "slow_db"
     page.get_by_role("button", name="Look up").click()
-    page.wait_for_function("document.querySelector('.lab-ratio').innerText.includes('1 hits')", timeout=30_000)
+    page.wait_for_function("document.querySelector('.lab-ratio').innerText.includes('1 hit,')", timeout=30_000)
     assert badge.inner_text() == "cache"
     assert "Hello from the slow database" in page.locator(".lab-card").inner_text()
 
@@ -86,3 +88,32 @@ def test_form_goes_slow_db_then_cache(app, browser):
     page.get_by_role("button", name="Look up").click()
     page.locator(".lab-error").wait_for(timeout=30_000)
     assert "empty or blank key" in page.locator(".lab-error").inner_text()
+
+
+@one_shared_pair
+def test_a_chapter_opened_in_jupyterlab_is_not_modified(pair, browser):
+    """JupyterLab writes the kernel's language_info into a notebook it opens: `./workbook lab` gives the chapters
+    this kernel's first, so that a chapter does not show as modified (●) the moment it is opened."""
+    port = ports.free_ports(1)[0]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "lab", "--no-browser", "--port", str(port)], cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = None
+        for line in proc.stdout:
+            found = re.search(rf"(http://127\.0\.0\.1:{port}/lab\?token=\w+)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url, "JupyterLab printed no link"
+        page = browser.new_page()
+        page.goto(url.replace("/lab?", "/lab/tree/03_cache_aside.ipynb?"), timeout=90_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        page.wait_for_timeout(3000)  # the kernel's info has arrived and been applied by now
+        assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0
+        assert page.locator("text=get notified about official Jupyter news").count() == 0
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)

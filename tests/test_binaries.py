@@ -66,7 +66,7 @@ def test_nothing_found_names_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(binaries, "embedded_candidate", lambda name: None)
     monkeypatch.setattr(binaries, "system_candidates", lambda name: [])
-    with pytest.raises(LabError, match=r"install Redis with `.+`"):
+    with pytest.raises(LabError, match=r"install Redis 6.2 or newer with `.+`"):
         binaries.find("redis-server", None)
 
 

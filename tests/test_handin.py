@@ -113,3 +113,43 @@ def test_a_shared_environment_is_used_as_it_is(tmp_path):
     assert sorted(p.name for p in venv.glob("lib/python*/site-packages/*")) == before
     assert not list(venv.glob("lib/python*/site-packages/redis_cache_workbook.pth"))
     assert shutil.which("python3")
+
+
+A4_WIDTH_PX = 718  # 190 mm, A4's width within the hand-in's margins, at the browser's 96 px per inch
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth, found = [];
+  for (const el of document.querySelectorAll('table, pre, img, .jp-OutputArea-output, .jp-RenderedHTMLCommon')) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && (box.right > width + 1 || el.scrollWidth > el.clientWidth + 1))
+      found.push(`${el.tagName} ${Math.round(box.right)}/${width}: ${(el.innerText || '').slice(0, 60)}`);
+  }
+  return found;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.xdist_group("quick_report")
+def test_handin_prints_every_table_and_code_line_within_a4(quick_report):
+    """Laid out for print on A4's width, no table, code block, plot or output is wider than the page (it wraps
+    or shrinks, never clips), and every mark reads as a word, with or without an emoji font."""
+    _, out, _ = quick_report
+    need(os.path.exists(settings.load().chromium), "chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from .test_app_browser import CHROMIUM_ARGS
+
+    page_text = (out / "handin.html").read_text()
+    assert "@page { size: A4" in page_text
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=settings.load().chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": A4_WIDTH_PX, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto((out / "handin.html").as_uri())
+        assert page.evaluate(OVERFLOWING) == []
+        header = page.locator(".workbook-header").inner_text()
+        browser.close()
+    assert "every chapter passed" in header and "✅" not in header and "⬜" not in header
+    exercises_at, checkpoints_at = header.index("Exercises"), header.index("Checkpoints")
+    assert exercises_at < checkpoints_at, "the exercises come first, in a table of their own"
+    assert len(re.findall(r'id="[0-9]{2}_[a-z_]+--Checkpoints"', page_text)) == 8, "each chapter's own anchors"

@@ -126,7 +126,7 @@ def test_up_on_new_ports_moves_the_lab_with_its_data(lab, monkeypatch):
 @one_shared_pair
 def test_endpoint_set_is_refused_while_the_lab_runs(pair):
     result = run_lab("endpoint", "set", "redis://:pw@127.0.0.1:1/0")
-    assert result.returncode == 1 and "python -m lab down" in result.stderr
+    assert result.returncode == 1 and "./workbook down" in result.stderr
     assert not (pair.home / endpoint.FILE).exists()
 
 
@@ -270,7 +270,7 @@ def test_killing_the_master_during_bench_is_one_sentence(lab):
     servers.kill("master")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "Traceback" not in err, err
-    assert err.strip().splitlines()[-1].startswith("❌") and "python -m lab up" in err.strip().splitlines()[-1]
+    assert err.strip().splitlines()[-1].startswith("❌") and "./workbook up" in err.strip().splitlines()[-1]
 
 
 # -- 8. numbers are checked where they enter -----------------------------------------------------------
@@ -328,7 +328,7 @@ def test_damaged_credentials_are_refused_not_replaced(lab):
     data["app"] = 12345
     path.write_text(json.dumps(data))
     result = run_lab("up")
-    assert result.returncode == 1 and "damaged" in result.stderr and "python -m lab down" in result.stderr
+    assert result.returncode == 1 and "damaged" in result.stderr and "./workbook down" in result.stderr
     assert json.loads(path.read_text())["app"] == 12345, "the file was replaced"
     assert sorted(servers.down()) == ["master", "replica"]
 

@@ -75,7 +75,7 @@ def test_bench_refuses_bad_counts(lab_home, args):
 
 def test_bench_when_the_lab_is_down(lab_home):
     result = run_lab("bench")
-    assert result.returncode == 1 and "lab.up()" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "`./workbook up`" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_single_key_counts_down_on_both_servers(pair):

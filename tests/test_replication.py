@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import clients, replication, servers
+from lab import clients, replica_limits, replication, servers
 from lab.errors import LabError
 
 from .conftest import lab_processes
@@ -32,6 +32,27 @@ def test_stale_reads_then_catch_up(pair):
     assert df["stale by"].max() > 0 and (df[df["link cut"]]["link"] == "down").any()
     assert df["stale by"].iloc[-1] == 0 and df["link"].iloc[-1] == "up"
     assert servers.status()[1].link_status == "up"  # the replication user is on again
+
+
+@pytest.mark.slow
+def test_a_silent_partition_leaves_the_link_up_until_repl_timeout(pair):
+    saved = clients.client("replica").config_get("repl-timeout")["repl-timeout"]
+    df = replica_limits.silent_partition(freeze_s=3.5, repl_timeout=1)
+    frozen = df[df.master == "frozen"]
+    assert (frozen[frozen.t < 0.8].link == "up").all()  # silent: nothing told the replica anything yet
+    assert df.attrs["up_for_s"] is not None and 0.8 <= df.attrs["up_for_s"] <= 3.4  # then repl-timeout struck
+    assert df.link.iloc[-1] == "up" and servers.is_up()  # resumed and linked again
+    assert clients.client("replica").config_get("repl-timeout")["repl-timeout"] == saved
+
+
+def test_a_replica_evicts_nothing_over_its_maxmemory(pair):
+    df = replica_limits.replica_ignores_maxmemory(keys=100)
+    before, after = df.iloc[0], df.iloc[-1]
+    assert after["replica used_memory"] > after["replica maxmemory"]
+    assert after["replica evicted_keys"] == before["replica evicted_keys"]
+    assert after["our keys on the replica"] == after["our keys on the master"] == 100
+    assert clients.client("replica").config_get("maxmemory")["maxmemory"] == str(64 * 1024 * 1024)
+    assert clients.client("master").exists(*[f"repl:{pair.key_prefix}fill:{i}" for i in range(100)]) == 0
 
 
 def test_wait_is_acknowledged(pair):
