@@ -74,6 +74,23 @@ def _url_options(given: dict) -> dict:
     return {**lean_handshake(), **given}
 
 
+def client_as(username: str, password: str, role: str = "master", s: settings.Settings | None = None, **options):
+    """A client for the lab's master (or the endpoint's) logged in as another user: an exercise's own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import redis
+
+    s = s or settings.load()
+    port = port_of(role, s)
+    if s.is_external:  # the endpoint's address and TLS, without the URL's own user (its options would win)
+        parts = urlsplit(s.endpoint(role))
+        bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        return redis.Redis.from_url(bare, username=username, password=password, **_url_options(options))
+    options = {"socket_connect_timeout": 1.0, "socket_timeout": 10.0, "decode_responses": True, "retry": no_retry(),
+               **options}  # fmt: skip
+    return redis.Redis(host=s.host, port=port, username=username, password=password, **lean_handshake(), **options)
+
+
 def sentinel_at(port: int, s: settings.Settings | None = None, **options) -> redis.Redis:
     """A client for one sentinel (they require the admin password)."""
     import redis

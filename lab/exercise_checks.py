@@ -59,12 +59,7 @@ def exercise_user() -> Iterator[tuple[object, str]]:
     admin = clients.client("master")
     admin.execute_command("ACL", "SETUSER", name, "reset", "on", f">{password}", f"~cache:{prefix}*",
                           "resetchannels", "-@all", *credentials.APP_COMMANDS)  # fmt: skip
-    s = settings.load()
-    import redis
-
-    user = redis.Redis(host=s.host, port=s.master_port, username=name, password=password, decode_responses=True,
-                       socket_timeout=3, socket_connect_timeout=1, retry=clients.no_retry(),
-                       **clients.lean_handshake())  # fmt: skip
+    user = clients.client_as(name, password, socket_timeout=3)
     try:
         yield user, prefix
     finally:

@@ -54,13 +54,14 @@ def test_up_starts_nothing_and_reports_the_endpoint(external, lab_home):
 @one_binary
 def test_every_chapter_runs_or_skips_on_an_endpoint_one_hop_away(external, tmp_path, monkeypatch):
     """Through a proxy adding ~0.5 ms each way (a managed Redis in the same region): 03 and 04 pass every
-    checkpoint, the chapters that start or kill servers are skipped in one sentence, nothing fails."""
+    checkpoint and their solved exercises (checked through the endpoint), the chapters that start or kill
+    servers are skipped in one sentence, nothing fails."""
     url, password = external
     proxy = DelayProxy(int(url.rsplit(":", 1)[1].split("/")[0]))
     monkeypatch.setenv("LAB_REDIS_URL", url.replace(url.rsplit(":", 1)[1].split("/")[0], str(proxy.port)))
     out = tmp_path / "report"
     try:
-        result = run_lab("report", "--quick", "--out", str(out), timeout=600)
+        result = run_lab("report", "--quick", "--solutions", "--out", str(out), timeout=600)
     finally:
         proxy.close()
     assert result.returncode == 0, result.stdout + result.stderr
@@ -69,6 +70,7 @@ def test_every_chapter_runs_or_skips_on_an_endpoint_one_hop_away(external, tmp_p
     assert re.search(r"03_cache_aside \.\.\. ✅", result.stdout) and re.search(r"04_latency \.\.\. ✅", result.stdout)
     index = (out / "index.html").read_text()
     assert index.count(">skipped</span>") >= 12 and ">fail</span>" not in index and index.count(">pass</span>") >= 8
+    assert ">wrong</span>" not in index and index.count(">done</span>") == 4  # 03's and 04's exercises, solved
     for page in out.glob("*.html"):
         assert password not in page.read_text()
 
