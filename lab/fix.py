@@ -30,8 +30,11 @@ PYTHON = {
 
 
 def in_notebook() -> bool:
-    """Whether this process is a notebook's kernel (its sentences are read in a notebook)."""
-    return "ipykernel" in sys.modules
+    """Whether this process is a notebook's kernel (its sentences are read in a notebook): IPython's shell
+    there is the kernel's (a terminal IPython, or a process that merely imported ipykernel, is not)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def workbook() -> str:

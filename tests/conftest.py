@@ -115,6 +115,14 @@ def pair(shared_pair, monkeypatch) -> settings.Settings:
 
 
 @pytest.fixture
+def in_a_notebook(monkeypatch) -> None:
+    """Sentences made as a notebook's kernel makes them: fixes are Python calls (`lab.up()`)."""
+    from lab import fix
+
+    monkeypatch.setattr(fix, "in_notebook", lambda: True)
+
+
+@pytest.fixture
 def lab_home(tmp_path, monkeypatch) -> Path:
     """An empty private state directory on two free ports (nothing started yet)."""
     home = tmp_path / "lab"

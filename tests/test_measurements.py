@@ -122,7 +122,7 @@ def test_ttl_bad_input_is_a_sentence(call):
         call()
 
 
-def test_ttl_when_the_lab_is_down(lab_home):
+def test_ttl_when_the_lab_is_down(lab_home, in_a_notebook):
     with pytest.raises(LabError, match=r"lab\.up\(\)"):
         ttl.single_key(1)
 

@@ -83,7 +83,7 @@ def test_master_failure_promote_and_heal(pair):
     assert [r.actual_role for r in status] == ["master", "slave"] and len(lab_processes(pair.home)) == 2
 
 
-def test_helpers_when_the_lab_is_down(lab_home):
+def test_helpers_when_the_lab_is_down(lab_home, in_a_notebook):
     for call in (replication.time_to_visible, replication.restart_replica, replication.master_failure):
         with pytest.raises(LabError, match=r"lab\.up\(\)"):
             call()

@@ -218,6 +218,6 @@ def test_status_when_down_is_not_a_traceback(lab_home):
     assert [row["state"] for row in data] == ["down", "down"]
 
 
-def test_helpers_say_start_the_lab_when_it_is_down(lab_home):
+def test_helpers_say_start_the_lab_when_it_is_down(lab_home, in_a_notebook):
     with pytest.raises(LabError, match=r"lab\.up\(\)"):
         clients.client("master")
