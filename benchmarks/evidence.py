@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lab import ports  # noqa: E402
-from tests.stress import DelayProxy, cpu_burners  # noqa: E402
+from tests.stress import DelayProxy, cpu_burners, throwaway_redis  # noqa: E402
 
 MEASURING = ["02", "04", "05", "06", "07"]
 
@@ -74,22 +73,18 @@ def under_load(runs: int, tmp: Path) -> dict[str, int]:
 
 
 def one_hop_away(runs: int, tmp: Path, redis_server: str) -> dict[str, int]:
-    port, password = ports.free_ports(1)[0], secrets.token_urlsafe(16)
-    server = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
-                               "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(0.5)
-    proxy = DelayProxy(port)
-    env = lab_env(tmp / "hop", LAB_REDIS_URL=f"redis://default:{password}@127.0.0.1:{proxy.port}/0")
     passed = {"03": 0, "04": 0}
-    try:
-        for n in range(runs):
-            found = report(env, tmp / f"hop-{n}", ["03", "04"])
-            for chapter, counts in found.items():
-                passed[chapter] += counts is not None and counts[0] == counts[1]
-            print(f"  one hop away, run {n + 1}: {found}", flush=True)
-    finally:
-        proxy.close()
-        server.terminate()
+    with throwaway_redis(redis_server, tmp / "endpoint") as (port, password):
+        proxy = DelayProxy(port)
+        env = lab_env(tmp / "hop", LAB_REDIS_URL=f"redis://default:{password}@127.0.0.1:{proxy.port}/0")
+        try:
+            for n in range(runs):
+                found = report(env, tmp / f"hop-{n}", ["03", "04"])
+                for chapter, counts in found.items():
+                    passed[chapter] += counts is not None and counts[0] == counts[1]
+                print(f"  one hop away, run {n + 1}: {found}", flush=True)
+        finally:
+            proxy.close()
     return passed
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,8 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.evidence import lab_env, run  # noqa: E402
-from lab import binaries, ports  # noqa: E402
-from tests.stress import DelayProxy, cpu_burners  # noqa: E402
+from lab import binaries  # noqa: E402
+from tests.stress import DelayProxy, cpu_burners, throwaway_redis  # noqa: E402
 
 
 def one_run(env: dict, out: Path) -> tuple[bool, float, str]:
@@ -52,21 +50,15 @@ def main() -> None:
             results["direct"].append(one_run(env, tmp / f"direct-{n}"))
             print(f"  direct, run {n + 1}: {results['direct'][-1]}", flush=True)
         run(["down"], env)
-        port, password = ports.free_ports(1)[0], secrets.token_urlsafe(16)
-        conf = tmp / "endpoint.conf"  # the password in a 0600 file, not on the command line
-        conf.write_text(f'port {port}\nbind 127.0.0.1\nrequirepass {password}\nsave ""\nappendonly no\n')
-        conf.chmod(0o600)
-        server = subprocess.Popen([binaries.server().path, str(conf)], stdout=subprocess.DEVNULL)
-        time.sleep(0.5)
-        proxy = DelayProxy(port)
-        env = lab_env(tmp / "hop", LAB_REDIS_URL=f"redis://default:{password}@127.0.0.1:{proxy.port}/0")
-        try:
-            for n in range(args.runs):
-                results["one hop away"].append(one_run(env, tmp / f"hop-{n}"))
-                print(f"  one hop away, run {n + 1}: {results['one hop away'][-1]}", flush=True)
-        finally:
-            proxy.close()
-            server.terminate()
+        with throwaway_redis(binaries.server().path, tmp / "endpoint") as (port, password):
+            proxy = DelayProxy(port)
+            env = lab_env(tmp / "hop", LAB_REDIS_URL=f"redis://default:{password}@127.0.0.1:{proxy.port}/0")
+            try:
+                for n in range(args.runs):
+                    results["one hop away"].append(one_run(env, tmp / f"hop-{n}"))
+                    print(f"  one hop away, run {n + 1}: {results['one hop away'][-1]}", flush=True)
+            finally:
+                proxy.close()
     for where, rows in results.items():
         times = ", ".join(f"{s:.0f} s" for _, s, _ in rows)
         print(f"{where}: {sum(ok for ok, _, _ in rows)}/{len(rows)} runs passed whole beside two burners ({times})")

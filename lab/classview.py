@@ -20,6 +20,7 @@ from pathlib import Path
 from .errors import LabError
 from .handin import embedded_summary
 from .report_page import SUMMARY_VERSION
+from .sanitize import CSP_META
 
 MAX_BYTES = 64 * 1024 * 1024  # a hand-in with its plots is a few MB; anything much larger is not one
 
@@ -120,7 +121,9 @@ def _page(rows: list[dict], columns: list[str], problems: list[str]) -> str:
     modes = Counter(r["mode"] for r in rows)
     skipped = "".join(f"<li>{esc(p)}</li>" for p in problems)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — the class ({len(rows)} students)</title>
+<html lang="en"><head><meta charset="utf-8">{CSP_META}<title>Redis Cache Workbook — the class ({
+        len(rows)
+    } students)</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
 table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .25rem .5rem; text-align: left }}

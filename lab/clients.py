@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from . import credentials, fix, settings
 from .errors import LabError
+from .listeners import Guard
 
 if TYPE_CHECKING:
     import redis
@@ -56,7 +57,9 @@ def factory(role: str = "master", user: str = "admin", s: settings.Settings | No
 def _options(user: str, s: settings.Settings, options: dict) -> dict:
     if user not in USERS:
         raise LabError(f"Unknown user {user!r}; use 'admin' or 'app'.")
+
     options = {**options, **auth(user, s)}
+    options.setdefault("redis_connect_func", Guard(s.home))  # a password only to the lab's own servers
     options.setdefault("socket_connect_timeout", 1.0)
     options.setdefault("socket_timeout", 10.0)
     options.setdefault("decode_responses", True)
@@ -87,7 +90,7 @@ def client_as(username: str, password: str, role: str = "master", s: settings.Se
         bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         return redis.Redis.from_url(bare, username=username, password=password, **_url_options(options))
     options = {"socket_connect_timeout": 1.0, "socket_timeout": 10.0, "decode_responses": True, "retry": no_retry(),
-               **options}  # fmt: skip
+               "redis_connect_func": Guard(s.home), **options}  # fmt: skip
     return redis.Redis(host=s.host, port=port, username=username, password=password, **lean_handshake(), **options)
 
 
@@ -96,7 +99,8 @@ def sentinel_at(port: int, s: settings.Settings | None = None, **options) -> red
     import redis
 
     s = s or settings.load()
-    options = {"socket_connect_timeout": 0.5, "socket_timeout": 2.0, "decode_responses": True, **options}
+    options = {"socket_connect_timeout": 0.5, "socket_timeout": 2.0, "decode_responses": True,
+               "redis_connect_func": Guard(s.home), **options}  # fmt: skip
     return redis.Redis(host=s.host, port=port, password=credentials.load(s.home).admin, retry=no_retry(),
                        **lean_handshake(), **options)  # fmt: skip
 
@@ -110,23 +114,40 @@ def through_sentinels(sentinel_ports: list[int], master_name: str, user: str = "
     sentinel = Sentinel(
         [(s.host, p) for p in sentinel_ports],
         sentinel_kwargs={"password": credentials.load(s.home).admin, "socket_timeout": 0.5,
-                         "socket_connect_timeout": 0.5},
+                         "socket_connect_timeout": 0.5, "redis_connect_func": Guard(s.home)},
         socket_timeout=options.pop("socket_timeout", 0.5),
         socket_connect_timeout=options.pop("socket_connect_timeout", 0.5),
         decode_responses=True,
     )  # fmt: skip
-    return sentinel, sentinel.master_for(master_name, retry=no_retry(), **auth(user, s), **options)
+    # the master they name is checked before AUTH too
+    return sentinel, sentinel.master_for(master_name, retry=no_retry(), redis_connect_func=Guard(s.home),
+                                         **auth(user, s), **options)  # fmt: skip
 
 
 def cluster(node_ports: list[int], user: str = "admin", **options):
     """redis-py's RedisCluster: it learns which node holds which slots and follows MOVED redirections."""
-    from redis.cluster import ClusterNode, RedisCluster
+    from redis.cluster import ClusterNode
 
     s = settings.load()
     options.setdefault("socket_timeout", 1.0)
     options.setdefault("socket_connect_timeout", 0.5)
-    return RedisCluster(startup_nodes=[ClusterNode(s.host, p) for p in node_ports], decode_responses=True,
+    return _guarded_cluster(s.home)(startup_nodes=[ClusterNode(s.host, p) for p in node_ports], decode_responses=True,
                         **auth(user, s), **options)  # fmt: skip
+
+
+def _guarded_cluster(home):
+    """RedisCluster whose node connections check who listens before they log in (its own `on_connect` sends
+    AUTH before any `redis_connect_func` of ours would run)."""
+    from redis.cluster import RedisCluster
+
+    guard = Guard(home)
+
+    class GuardedCluster(RedisCluster):
+        def on_connect(self, connection):
+            guard.check(connection)
+            super().on_connect(connection)
+
+    return GuardedCluster
 
 
 def client_at(port: int, user: str = "admin", s: settings.Settings | None = None, **options) -> redis.Redis:

@@ -7,18 +7,20 @@ commands (REPLICAOF, CONFIG) run on scratch servers the check starts and stops, 
 
 from __future__ import annotations
 
+import functools
 import secrets
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import binaries, clients, credentials, ports, settings
 from .exercise_runner import Checker, observation, observe, prediction
+from .listeners import Guard
+from .nodes import Node, launch
+from .runtime_conf import scratch_config
+from .sandbox import real_pair, text, text_or_none, whole_number
 from .text import gap, number, plural
 
 
@@ -50,6 +52,12 @@ class CountingDB:
     def update(self, key: str, value: str) -> None:
         self.records[key] = value
 
+    def export_state(self) -> dict:  # what the answer did to it, in the child process it runs in
+        return {"records": {str(k): str(v) for k, v in self.records.items()}, "reads": int(self.reads)}
+
+    def import_state(self, state: dict) -> None:
+        self.records, self.reads = dict(state["records"]), int(state["reads"])
+
 
 @contextmanager
 def exercise_user() -> Iterator[tuple[object, str]]:
@@ -72,36 +80,42 @@ def exercise_user() -> Iterator[tuple[object, str]]:
 
 @contextmanager
 def scratch_servers(count: int, replicated: bool = False) -> Iterator[list]:
-    """`count` throwaway redis-servers (loopback, a password, a temporary folder), stopped and removed after;
-    with `replicated`, the second follows the first. Admin clients to them only: never the lab's servers."""
-    import redis
-
-    folder = Path(tempfile.mkdtemp(prefix="lab-exercise-"))
-    password = secrets.token_urlsafe(16)
-    server = binaries.server(settings.load().redis_server).path
-    procs, made = [], []
+    """`count` throwaway redis-servers (loopback, one password in their 0600 configuration, no persistence),
+    children of this process — they die with it — with their files in the state directory (`down` finds them);
+    stopped and removed after. With `replicated`, the second follows the first. Admin clients to them only:
+    never the lab's servers."""
+    s = settings.load()
+    s.ensure_home()
+    token, password = secrets.token_hex(3), secrets.token_urlsafe(16)
+    server = binaries.server(s.redis_server)
+    started: list[tuple[Node, object]] = []
     try:
         for i, port in enumerate(ports.free_ports(count)):
-            (folder / str(i)).mkdir()
-            extra = ["--replicaof", "127.0.0.1", str(made[0][0])] if replicated and i else []
-            procs.append(subprocess.Popen(
-                [server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--masterauth",
-                 password, "--save", "", "--appendonly", "no", "--repl-diskless-sync", "no",
-                 "--repl-diskless-sync-delay", "0", "--dir", str(folder / str(i)), *extra],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o077,
-            ))  # fmt: skip
-            c = redis.Redis(host="127.0.0.1", port=port, password=password, decode_responses=True, socket_timeout=5,
-                            retry=clients.no_retry(), **clients.lean_handshake())  # fmt: skip
-            made.append((port, c))
-            _wait(lambda c=c: c.ping(), "a scratch server did not start")
+            node = Node(f"scratch-{token}-{i}", port, s.home)
+            follows = started[0][0].port if replicated and i else None
+            connect = functools.partial(_scratch_client, port, password, s)
+            started.append((node, None))
+            started[-1] = (node, launch(node, scratch_config(node, password, follows), server, connect, owned=True))
+        made = [_scratch_client(node.port, password, s) for node, _ in started]
         if replicated:
-            _wait(lambda: made[1][1].info("replication").get("master_link_status") == "up", "no link")
-        yield [c for _, c in made]
+            _wait(lambda: made[1].info("replication").get("master_link_status") == "up", "no link")
+        yield made
     finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
+        for node, proc in started:
+            if proc is not None:
+                proc.kill()
+                proc.wait(10)
+            shutil.rmtree(node.data_dir, ignore_errors=True)
+            for path in (node.runtime_conf, node.log_file, node.pid_file):
+                path.unlink(missing_ok=True)
+
+
+def _scratch_client(port: int, password: str, s: settings.Settings, **options):
+    import redis
+
+    options = {"socket_timeout": 5, "decode_responses": True, "retry": clients.no_retry(),
+               "redis_connect_func": Guard(s.home), **clients.lean_handshake(), **options}  # fmt: skip
+    return redis.Redis(host=s.host, port=port, password=password, **options)
 
 
 def _wait(condition: Callable[[], object], why: str, timeout: float = 10.0) -> None:
@@ -147,7 +161,7 @@ def byte_lag(c: Checker) -> None:
     with scratch_servers(2, replicated=True) as (master, replica):
         master.set("before", "x")
         _eventually(lambda: replica.get("before") == "x")
-        c.part(c.run(master.info("replication"), replica.info("replication")) == 0,
+        c.part(c.run(master.info("replication"), replica.info("replication"), returns=whole_number) == 0,
                "0 bytes behind while the replica keeps up")  # fmt: skip
         master.config_set("requirepass", secrets.token_urlsafe(8))  # the replica can no longer log in...
         master.client_kill_filter(_type="replica")  # ...once its link is cut
@@ -155,14 +169,14 @@ def byte_lag(c: Checker) -> None:
             master.set(f"while-cut:{i}", "y" * 100)
         m, r = master.info("replication"), replica.info("replication")
         truth = int(m["master_repl_offset"]) - int(r["slave_repl_offset"])
-        got = c.run(m, r)
+        got = c.run(m, r, returns=whole_number)
         c.part(got == truth, f"{truth} bytes behind with the link cut (your answer: {got!r})")
 
 
 def wait_for_replica(c: Checker) -> None:
     with scratch_servers(2, replicated=True) as (master, replica):
         master.config_resetstat()
-        acknowledged = c.run(master, "answer", "42")
+        acknowledged = c.run(master, "answer", "42", returns=whole_number)
         waits = int(master.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
         c.part(master.get("answer") == "42", "the value is written on the master")
         c.part(waits >= 1, f"WAIT was called after the write ({plural(waits, 'call')})")
@@ -174,14 +188,14 @@ def lookup(c: Checker) -> None:
     with exercise_user() as (r, prefix):
         key, ttl = f"{prefix}test-key", 30
         db = CountingDB({key: "value from the database"})
-        first = c.run(r, db, key, ttl)
+        first = c.run(r, db, key, ttl, returns=text_or_none)
         c.part(first == "value from the database", f"the first call returns the database's value (got {first!r})")
         c.part(db.reads == 1, f"the first call reads the database once ({plural(db.reads, 'read')})")
         admin = clients.client("master")
         cached, left = admin.get(f"cache:{key}"), admin.ttl(f"cache:{key}")
         c.part(cached == first, f"cache:<key> then holds the value (it holds {cached!r})")
         c.part(0 < left <= ttl, f"with a TTL in (0, {ttl}] s (TTL: {left})")
-        second = c.run(r, db, key, ttl)
+        second = c.run(r, db, key, ttl, returns=text_or_none)
         c.part(second == first and db.reads == 1, f"the second call answers {second!r} without the database "
                                                    f"({plural(db.reads, 'read')} in all)")  # fmt: skip
 
@@ -205,7 +219,7 @@ def percentiles(c: Checker) -> None:
 
     samples = hits(300)
     values = samples[samples.variant == "cache hit"].latency_us.tolist()
-    got = c.run(list(values))
+    got = c.run(list(values), returns=real_pair)
     c.part(isinstance(got, tuple | list) and len(got) == 2, f"it returns (p50, p99) (got {got!r})")
     p50, p99 = float(got[0]), float(got[1])
     low, high = np.percentile(values, [48, 52])
@@ -315,7 +329,8 @@ def predict_wait_loss(c: Checker) -> None:
 def same_slot(c: Checker) -> None:
     from redis.crc import key_slot
 
-    names = {(u, f): c.run(u, f) for u in range(1, 21) for f in ("name", "email", "cart")}
+    asked = [(u, f) for u in range(1, 21) for f in ("name", "email", "cart")]
+    names = dict(zip(asked, c.run_each(asked, returns=text)))
     c.part(all(isinstance(n, str) and n for n in names.values()), "every answer is a key name (a string)")
     c.part(len(set(names.values())) == len(names), "different users and fields get different keys")
     slots = {u: {key_slot(names[u, f].encode()) for f in ("name", "email", "cart")} for u in range(1, 21)}

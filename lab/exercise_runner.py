@@ -1,17 +1,15 @@
-"""Running a student's answer: bounded in time, its exception turned into a sentence with its line, each part
-a check verifies recorded; and the predictions and observations of "predict, then observe" exercises."""
+"""Checking a student's answer: each part a check verifies recorded, the answer run in a child process
+(`sandbox`: bounded in time and memory, its exception a sentence with its line); and the predictions and
+observations of "predict, then observe" exercises."""
 
 from __future__ import annotations
 
-import ctypes
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-LAB_DIR = Path(__file__).resolve().parent  # frames from here are the check's, not the student's
+from . import sandbox
+
 _predictions: dict[str, Recorded] = {}
 _observations: dict[str, Recorded] = {}
 
@@ -40,6 +38,7 @@ class Checker:
     def __init__(self, exercise: str, answer: Callable, limit: float):
         self.exercise, self.answer, self.limit = exercise, answer, limit
         self.parts: list[Part] = []
+        self.printed: list[str] = []  # what the answer printed, each call (capped)
 
     def part(self, ok: bool, text: str) -> None:
         self.parts.append(Part(bool(ok), text))
@@ -50,42 +49,36 @@ class Checker:
         """Record information that is no verdict (it never fails the exercise)."""
         self.parts.append(Part(True, text, note=True))
 
-    def run(self, *args):
-        """Call the student's answer, bounded in time; its exception becomes the ❌ (with its line)."""
-        return call_bounded(self.answer, args, self.limit)
+    def run(self, *args, returns: Callable[[object], object] | None = None):
+        """Call the student's answer in a child process, bounded in time and memory; `returns` converts what it
+        returned (in the child: `sandbox.whole_number`, `sandbox.text`...), None ignores it. An exception, a hang,
+        a crash or the wrong kind of result becomes the ❌ (with its line)."""
+        try:
+            outcome = sandbox.run(self.answer, args, self.limit, returns)
+        except sandbox.Todo:
+            raise NotImplementedError from None
+        except sandbox.Failed as exc:
+            raise AnswerFailed(str(exc)) from None
+        if outcome.printed.strip():
+            self.printed.append(outcome.printed)
+        return outcome.value
+
+    def run_each(self, calls: list[tuple], returns: Callable[[object], object]) -> list:
+        """The answer called once per argument tuple, all in one child process; each result converted."""
+        answer = self.answer
+
+        def each():
+            return [answer(*args) for args in calls]
+
+        saved, self.answer = self.answer, each
+        try:
+            return self.run(returns=lambda values: [returns(v) for v in values])
+        finally:
+            self.answer = saved
 
 
 class AnswerFailed(Exception):
     """The student's code raised, hung, or was not a function that takes these arguments."""
-
-
-def call_bounded(fn: Callable, args: tuple, limit: float):
-    """fn(*args) in a thread; an exception, a wrong signature or running past `limit` becomes AnswerFailed."""
-    box: dict = {}
-
-    def target():
-        try:
-            box["value"] = fn(*args)
-        except NotImplementedError:
-            box["todo"] = True
-        except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, daemon=True, name="exercise-answer")
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():  # interrupt a Python loop (a blocking Redis call ends with its socket timeout)
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(TimeoutError))
-        worker.join(2)
-        raise AnswerFailed(f"your code did not finish within {limit:.0f} s (a loop that never ends, or a wait?)")
-    if box.get("todo"):
-        raise NotImplementedError
-    if "error" in box:
-        exc = box["error"]
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent != LAB_DIR]
-        where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames and frames[-1].line else ""
-        raise AnswerFailed(f"your code raised {type(exc).__name__}: {exc}{where}")
-    return box.get("value")
 
 
 def is_stub(fn: object) -> bool:

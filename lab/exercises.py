@@ -38,6 +38,7 @@ class Result:
     parts: list[Part] = field(default_factory=list)
     hint: str = ""
     message: str = ""
+    printed: str = ""  # what the answer printed (capped): shown under the parts, as text
 
     @property
     def ok(self) -> bool:
@@ -46,7 +47,8 @@ class Result:
     def lines(self) -> list[str]:
         head = f"{marks.plain(self.status)} exercise {self.exercise}" + (f" — {self.message}" if self.message else "")
         body = [f"   {marks.plain(p.word)} {p.text}" for p in self.parts]
-        return [head, *body] + ([f"   hint: {self.hint}"] if self.status == "wrong" and self.hint else [])
+        printed = [f"   your code printed: {line}" for line in self.printed.splitlines()[:20]]
+        return [head, *body] + ([f"   hint: {self.hint}"] if self.status == "wrong" and self.hint else []) + printed
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         items = "".join(f'<li style="color:{marks.colour(p.word)};list-style:none">{marks.badge(p.word)} '
@@ -55,6 +57,8 @@ class Result:
             f"<div><small>hint: {html.escape(self.hint)}</small></div>" if self.status == "wrong" and self.hint else ""
         )
         message = f" — {html.escape(self.message)}" if self.message else ""
+        if self.printed:
+            hint += f"<div><small>your code printed:</small><pre>{html.escape(self.printed)}</pre></div>"
         return {
             "text/plain": "\n".join(self.lines()),
             "text/html": f'<div class="lab-exercise">{marks.badge(self.status)} <b style="color:'
@@ -97,6 +101,12 @@ def check(exercise_id: str, answer: object = None, limit: float | None = None) -
         return Result(exercise_id, "wrong", message=f"the answer must be a function (got {type(answer).__name__})",
                       hint=spec.hint)  # fmt: skip
     checker = Checker(exercise_id, answer, limit or spec.limit)
+    result = _checked(spec, checker, exercise_id)
+    result.printed = "\n".join(checker.printed)
+    return result
+
+
+def _checked(spec: exercise_checks.Spec, checker: Checker, exercise_id: str) -> Result:
     try:
         spec.check(checker)
     except NotImplementedError:

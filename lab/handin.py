@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import settings
 from .errors import LabError
+from .sanitize import json_for_html, with_csp
 
 SUMMARY_ID = "workbook-summary"
 PRINT_CSS = """<style>
@@ -88,12 +89,11 @@ def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict
         inner = re.search(r"<main>(.*)</main>", page, flags=re.S)
         body = _fit_tables(_unique_anchors(html.escape(name), inner.group(1))) if inner else ""
         parts.append(f'<div class="workbook-chapter" id="{html.escape(name)}"></div>\n{body}')
-    data = json.dumps(summary, ensure_ascii=False).replace("</", "<\\/")
-    script = f'<script type="application/json" id="{SUMMARY_ID}">{data}</script>'
+    script = f'<script type="application/json" id="{SUMMARY_ID}">{json_for_html(summary)}</script>'
     head = first[: opening.start()]
     head = re.sub(r"<title>.*?</title>", lambda _: f"<title>Redis Cache Workbook — hand-in of {html.escape(author)}</title>",
                   head, count=1, flags=re.S)  # fmt: skip
-    head = head.replace("</head>", f"{PRINT_CSS}\n{script}\n</head>", 1)
+    head = with_csp(head).replace("</head>", f"{PRINT_CSS}\n{script}\n</head>", 1)
     body = first[opening.start() : opening.end()]
     return (f"{head}{body.replace('<main>', '')}\n<div class=\"workbook-header\">{header_body}</div>\n<main>\n"
             + "\n".join(parts) + "\n</main>\n</body>\n</html>\n")  # fmt: skip
@@ -102,7 +102,7 @@ def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict
 def embedded_summary(text: str) -> dict | None:
     """The summary a hand-in carries, or None."""
     found = re.search(rf'<script type="application/json" id="{SUMMARY_ID}">(.*?)</script>', text, flags=re.S)
-    return json.loads(found.group(1).replace("<\\/", "</")) if found else None
+    return json.loads(found.group(1)) if found else None  # (\u003c, and an older hand-in's <\/, both decode)
 
 
 def print_pdf(page: Path, pdf: Path, timeout: float = 180) -> tuple[int, float]:

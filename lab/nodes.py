@@ -105,23 +105,40 @@ def log_tail(node: Node, lines: int = 3) -> str:
     return " / ".join(line.split(" ", 4)[-1] for line in tail)
 
 
-def launch(node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
-    """Write `node`'s runtime configuration, start redis-server on it (detached) and wait for PING."""
+def launch(
+    node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = (), owned: bool = False
+) -> subprocess.Popen | None:
+    """Write `node`'s runtime configuration (0600: it holds the passwords — never the command line, which any
+    user can read), start redis-server on it and wait for PING. The one way the lab starts a server: detached
+    (the runtime text says `daemonize yes`: the lab's pair, sentinels, cluster nodes), or `owned` — a child of
+    this process that dies with it (an exercise's scratch server, a test's), its Popen returned."""
     private_dir(node.data_dir)
     stray = pid_of(node)
     if stray is not None:  # this node still runs on other ports: one server per data folder, always
         processes.stop(stray)
     write_private(node.runtime_conf, text)
     node.pid_file.unlink(missing_ok=True)
+    command = [server.path, str(node.runtime_conf), *args]
+    proc = None
     try:  # umask 077: what the server writes itself (a rewritten conf, data, log) is private too
-        done = subprocess.run([server.path, str(node.runtime_conf), *args], capture_output=True, text=True,
-                              timeout=30, umask=UMASK)  # fmt: skip
+        if owned:
+            proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=UMASK,
+                                    preexec_fn=processes.die_with_parent)  # fmt: skip
+        else:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30, umask=UMASK)
     except (OSError, subprocess.SubprocessError) as exc:
         raise LabError(f"{server.path} could not be run ({exc}); check LAB_REDIS_SERVER or reinstall Redis.") from None
-    if done.returncode != 0:
+    if proc is None and done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())[-300:]
         raise LabError(f"redis-server refused to start the {node.role}: {said}; check {node.template.name}.")
-    _wait_for_ping(node, connect)
+    try:
+        _wait_for_ping(node, connect)
+    except BaseException:
+        if proc is not None:
+            proc.kill()
+            proc.wait(10)
+        raise
+    return proc
 
 
 def _wait_for_ping(node: Node, connect) -> None:

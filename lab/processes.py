@@ -81,6 +81,18 @@ def lab_servers(home: Path) -> dict[int, str]:
     return {pid: line for pid, (line, parent) in found.items() if parent not in found}
 
 
+def die_with_parent() -> None:
+    """In a child about to exec (subprocess's preexec_fn): be killed when the process that started it dies —
+    a kernel killed with -9, a report SIGKILLed mid-check — so that no server it owned is left behind (Linux's
+    PR_SET_PDEATHSIG; elsewhere `down` still finds them, their runtime files being in the state directory)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def wait_gone(pid: int, timeout: float = STOP_TIMEOUT) -> bool:
     """Wait until process `pid` has exited; True if it did within `timeout`."""
     deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import checks, credentials, settings
+from . import checks, credentials, sanitize, settings
 from .errors import CHAPTER_MIME, LabError
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
@@ -211,9 +211,13 @@ def _why_stopped(nb) -> tuple[str, str] | None:
 
 
 def _exporter():
+    """nbconvert's HTML exporter with the offline template: outputs and Markdown sanitized (the lab's own
+    `clean_html`), a Content-Security-Policy in every page."""
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="offline")
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="offline", sanitize_html=True)
+    exporter.register_filter("clean_html", sanitize.clean_html)
+    return exporter
 
 
 def _environment() -> dict[str, str]:
@@ -304,7 +308,8 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
                 following = kernels.start() if number < len(paths) else None
                 kernels.stop(km, now=True)
             _static_widgets(nb)
-            body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+            body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem},
+                                                                 "lab_csp": sanitize.CSP})  # fmt: skip
             executed.append((path.stem, body))
             result.html_file = f"{path.stem}.html"
             (tmp / result.html_file).write_text(_redact(body, secrets), encoding="utf-8")

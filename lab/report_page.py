@@ -8,6 +8,7 @@ import html
 from dataclasses import dataclass, field
 
 from . import checks, marks
+from .sanitize import CSP_META
 from .text import plural
 
 
@@ -103,7 +104,7 @@ def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[s
     """The report folder's index.html: the header below, linking to each chapter's page."""
     body = index_body(results, author, mode, env, link=lambda r: r.html_file)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Redis Cache Workbook — report of {html.escape(author)}</title>
+<html lang="en"><head><meta charset="utf-8">{CSP_META}<title>Redis Cache Workbook — report of {html.escape(author)}</title>
 <style>{INDEX_CSS}</style></head><body>
 {body}
 </body></html>

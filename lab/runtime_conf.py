@@ -40,3 +40,25 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
     if node.role == "replica":
         lines.append(f"replicaof {s.host} {s.master_port}")
     return "\n".join(lines) + "\n"
+
+
+def scratch_config(node: Node, password: str, follows: int | None = None) -> str:
+    """A throwaway server's configuration (an exercise's): loopback, one password, no persistence, a disk sync
+    that starts at once; `follows`: the port of the server it replicates. Written 0600, never on a command line."""
+    lines = [
+        "# Written by lab/runtime_conf.py for a throwaway server; holds its password (mode 0600).",
+        f"port {node.port}",
+        "bind 127.0.0.1",
+        f"dir {quote_path(node.data_dir)}",
+        f"logfile {quote_path(node.log_file)}",
+        'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
+        f"requirepass {password}",
+        f"masterauth {password}",
+        'save ""',
+        "appendonly no",
+        "repl-diskless-sync no",
+        "repl-diskless-sync-delay 0",
+    ]
+    if follows is not None:
+        lines.append(f"replicaof 127.0.0.1 {follows}")
+    return "\n".join(lines) + "\n"

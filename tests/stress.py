@@ -77,3 +77,30 @@ class DelayProxy:
         self._listener.close()
         for sock in self._sockets:
             sock.close()
+
+
+@contextmanager
+def throwaway_redis(server_path: str, folder) -> Iterator[tuple[int, str]]:
+    """A redis-server that is not the lab's (a managed Redis, a classmate's), started the lab's one way: its
+    password in a 0600 configuration file (never on a command line), a child of this process. (port, password)."""
+    import secrets
+    from pathlib import Path
+
+    import redis
+
+    from lab import binaries, ports
+    from lab.nodes import Node, launch
+    from lab.runtime_conf import scratch_config
+
+    password, port = secrets.token_urlsafe(24), ports.free_ports(1)[0]
+    node = Node("external", port, Path(folder))
+
+    def connect(**options):
+        return redis.Redis(host="127.0.0.1", port=port, password=password, **options)
+
+    proc = launch(node, scratch_config(node, password), binaries.find("redis-server", server_path), connect, owned=True)
+    try:
+        yield port, password
+    finally:
+        proc.kill()
+        proc.wait(10)

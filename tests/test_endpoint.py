@@ -3,43 +3,23 @@ others are skipped cleanly."""
 
 import os
 import re
-import secrets
-import subprocess
-import time
 
 import pytest
-import redis
 
 from lab import endpoint, ports, servers
 from lab.errors import LabError
 
 from .conftest import lab_processes, one_binary, run_lab
-from .stress import DelayProxy
+from .stress import DelayProxy, throwaway_redis
 
 
 @pytest.fixture
 def external(tmp_path, redis_server, lab_home, monkeypatch):
     """A plain redis-server with a password, started by the test as a managed Redis would be: not the lab's."""
-    port = ports.free_ports(1)[0]
-    password = secrets.token_urlsafe(24)
-    proc = subprocess.Popen(
-        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://default:{password}@127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "the external redis-server did not start"
-            time.sleep(0.02)
-    monkeypatch.setenv("LAB_REDIS_URL", url)
-    yield url, password
-    proc.terminate()
-    proc.wait(10)
+    with throwaway_redis(redis_server, tmp_path / "external") as (port, password):
+        url = f"redis://default:{password}@127.0.0.1:{port}/0"
+        monkeypatch.setenv("LAB_REDIS_URL", url)
+        yield url, password
 
 
 def test_up_starts_nothing_and_reports_the_endpoint(external, lab_home):
