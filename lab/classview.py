@@ -29,35 +29,82 @@ class Unreadable(Exception):
     """A path that is not a hand-in this version can read: the sentence says why."""
 
 
+STATUSES = {"pass", "fail", "todo", "skipped"}
+TEXT_FIELDS = ("author", "mode", "created")  # each a string, if present
+ENTRY_FIELDS = ("chapter", "name", "status")  # each checkpoint's: strings, the status from STATUSES
+
+
 def read_summary(path: Path) -> dict:
-    """The summary of one hand-in (a report folder, a summary.json, a handin.html), or Unreadable."""
+    """The summary of one hand-in (a report folder, a summary.json, a handin.html), or Unreadable. Only regular
+    files are opened (never a FIFO or a device), never more than MAX_BYTES are read, and the data is checked for
+    its shape: a hand-in is data a student wrote, trusted for nothing."""
     if path.is_dir():
         path = path / "summary.json"
+    text = _read_bounded(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise Unreadable(f"{path}: {path.stat().st_size // 2**20} MB is too large for a hand-in; skipped")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise Unreadable(f"{path}: no such file (a report folder holds summary.json); skipped") from None
-    except UnicodeDecodeError:
-        raise Unreadable(f"{path}: not a text file (a binary?); skipped") from None
-    except OSError as exc:
-        raise Unreadable(f"{path}: cannot be read ({exc.strerror}); skipped") from None
-    try:
-        data = embedded_summary(text) if path.suffix in (".html", ".htm") else json.loads(text)
-    except ValueError:
+        data = embedded_summary(text) if path.suffix.lower() in (".html", ".htm") else json.loads(text)
+    except (ValueError, RecursionError, MemoryError):
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("checkpoints"), list):
         raise Unreadable(f"{path}: not a workbook hand-in (no summary in it); skipped")
     if data.get("version", SUMMARY_VERSION) != SUMMARY_VERSION:
         raise Unreadable(f"{path}: written by another version of the workbook (summary version "
-                         f"{data.get('version')!r}, this one reads {SUMMARY_VERSION}); skipped")  # fmt: skip
+                         f"{str(data.get('version'))[:20]!r}, this one reads {SUMMARY_VERSION}); skipped")  # fmt: skip
+    problem = _shape_problem(data)
+    if problem:
+        raise Unreadable(f"{path}: {problem}; skipped")
     data["source"] = str(path)
     return data
 
 
+def _read_bounded(path: Path) -> str:
+    import stat
+
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable(f"{path}: not a regular file (a folder without summary.json, a pipe, a device); skipped")
+        if info.st_size > MAX_BYTES:
+            raise Unreadable(f"{path}: {info.st_size // 2**20} MB is too large for a hand-in; skipped")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise Unreadable(f"{path}: no such file (a report folder holds summary.json); skipped") from None
+    except OSError as exc:
+        raise Unreadable(f"{path}: cannot be read ({exc.strerror}); skipped") from None
+    if len(raw) > MAX_BYTES:
+        raise Unreadable(f"{path}: grew past {MAX_BYTES // 2**20} MB while it was read; skipped")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable(f"{path}: not a text file (a binary?); skipped") from None
+
+
+def _shape_problem(data: dict) -> str | None:
+    """What is wrong with a summary's shape, in a few words, or None."""
+    for name in TEXT_FIELDS:
+        if name in data and not isinstance(data[name], str):
+            return f"its {name!r} is not text"
+    for number, entry in enumerate(data["checkpoints"], 1):
+        if not isinstance(entry, dict):
+            return f"checkpoint {number} is not a record"
+        for name in ENTRY_FIELDS:
+            if not isinstance(entry.get(name), str):
+                return f"checkpoint {number} has no {name} as text"
+        if entry["status"] not in STATUSES:
+            return f"checkpoint {number} has the status {entry['status'][:20]!r} (pass, fail, todo or skipped)"
+    return None
+
+
 def _column(entry: dict) -> str:
-    return f"{entry.get('chapter', '?')[:2]} {entry.get('name', '?')}"
+    return f"{entry['chapter'][:2]} {entry['name']}"
+
+
+def _inert(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab, a return) gets a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def build(paths: list[str], out: str = "class") -> Path:
@@ -85,16 +132,34 @@ def build(paths: list[str], out: str = "class") -> Path:
                      "source": s["source"], **{c: status.get(c, "") for c in columns},
                      "passed": counts["pass"], "failed": counts["fail"], "to do": counts["todo"],
                      "twice": "yes" if s.get("author") in twice else ""})  # fmt: skip
-    folder = Path(out).expanduser().resolve()
+    folder = _out_folder(out)
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).write_text("written by ./workbook class\n")
         with open(folder / "class.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=[_inert(k) for k in rows[0]])
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({_inert(k): _inert(v) for k, v in row.items()} for row in rows)
         (folder / "index.html").write_text(_page(rows, columns, problems), encoding="utf-8")
     except OSError as exc:
         raise LabError(f"Cannot write the class view into {folder} ({exc.strerror}); choose another --out.") from None
+    return folder
+
+
+MARKER = ".workbook-class"  # a folder `class` wrote: the only kind it writes into again
+
+
+def _out_folder(out: str) -> Path:
+    """`--out`, from the folder the command was run in; never a folder this command did not make (a report,
+    someone's files), never nothing."""
+    if not str(out).strip():
+        raise LabError("--out is empty; give the folder to write the class view into, e.g. --out class.")
+    folder = Path(out).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise LabError(f"--out {folder} is a file; give a folder (it is created if missing).")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).exists():
+        raise LabError(f"--out {folder} already holds files that `./workbook class` did not write; give an empty or "
+                       "new folder: nothing there is overwritten.")  # fmt: skip
     return folder
 
 

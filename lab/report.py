@@ -273,6 +273,8 @@ def build(
 ) -> int:
     """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
     paths = find_chapters(chapters)
+    if out is not None and not str(out).strip():
+        raise LabError("--out is empty; give the folder to write the report into, e.g. --out report.")
     target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
     tmp = _prepare_out(target)
     author = author or settings.load().author

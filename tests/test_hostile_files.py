@@ -1,0 +1,81 @@
+"""The class view reads any folder a class hands in without failing: every malformed or hostile file named and
+skipped (never a traceback, never a hang), CSV cells a spreadsheet cannot run, `--out` that overwrites nothing
+it did not make, paths from the folder the command was typed in."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+
+import pytest
+
+from .conftest import REPO, run_lab
+
+GOOD = {"version": 1, "author": "Ada", "mode": "quick", "created": "2026-12-01T10:00:00", "environment": {},
+        "chapters": [], "checkpoints": [{"chapter": "03_cache_aside", "name": "exercise 03.lookup", "status": "pass",
+                                         "detail": "", "hint": ""}]}  # fmt: skip
+WRONG_SHAPES = {
+    "author a number": {**GOOD, "author": 42},
+    "checkpoints a string": {**GOOD, "checkpoints": "all good"},
+    "a checkpoint a number": {**GOOD, "checkpoints": [1]},
+    "a status unknown": {**GOOD, "checkpoints": [{**GOOD["checkpoints"][0], "status": "perfect"}]},
+    "a status a list": {**GOOD, "checkpoints": [{**GOOD["checkpoints"][0], "status": ["pass"]}]},
+    "no name": {**GOOD, "checkpoints": [{"chapter": "03", "status": "pass"}]},
+    "mode a dict": {**GOOD, "mode": {"quick": True}},
+}
+
+
+def test_a_class_folder_of_hostile_files_is_read_without_failing(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(GOOD))
+    formula = tmp_path / "formula.json"
+    formula.write_text(json.dumps({**GOOD, "author": '=HYPERLINK("http://evil.example","click")'}))
+    paths = [good, formula]
+    for name, data in WRONG_SHAPES.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.json"
+        path.write_text(json.dumps(data))
+        paths.append(path)
+    bomb = tmp_path / "bomb.json"
+    bomb.write_text("[" * 200_000 + "]" * 200_000)
+    fifo = tmp_path / "pipe.html"
+    os.mkfifo(fifo)
+    paths += [bomb, fifo, "/dev/zero", tmp_path / "empty-dir"]
+    (tmp_path / "empty-dir").mkdir()
+    result = run_lab("class", *map(str, paths), "--out", str(tmp_path / "class"), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("; skipped\n") == len(WRONG_SHAPES) + 4, result.stderr
+    assert "not a regular file" in result.stderr and "not a workbook hand-in" in result.stderr
+    rows = list(csv.DictReader(open(tmp_path / "class" / "class.csv", encoding="utf-8")))
+    assert [r["author"] for r in rows] == ["Ada", '\'=HYPERLINK("http://evil.example","click")']
+
+
+def test_out_never_overwrites_a_folder_the_command_did_not_make(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(GOOD))
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / ".workbook-report").write_text("a report")
+    (report / "index.html").write_text("the student's report")
+    for out in (str(report), ""):
+        result = run_lab("class", str(good), "--out", out)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert (report / "index.html").read_text() == "the student's report"
+    result = run_lab("class", str(good), "--out", str(tmp_path / "class"))
+    again = run_lab("class", str(good), "--out", str(tmp_path / "class"))  # its own folder: rewritten
+    assert result.returncode == again.returncode == 0
+    empty = run_lab("report", "--out", "")
+    assert empty.returncode == 1 and "--out is empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+@pytest.mark.slow
+def test_relative_paths_are_from_the_folder_the_command_was_typed_in(tmp_path):
+    (tmp_path / "hand-ins").mkdir()
+    (tmp_path / "hand-ins" / "ada.json").write_text(json.dumps(GOOD))
+    done = subprocess.run([str(REPO / "workbook"), "class", "hand-ins/ada.json", "--out", "view"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "view" / "class.csv").exists() and not (REPO / "view").exists()
