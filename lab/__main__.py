@@ -197,6 +197,10 @@ def cmd_cluster(args) -> int:
     for r in rows:
         follows = f"replica of {r['master_port']}" if r["role"] == "replica" else f"slots {r['slots']}"
         print(f"node {r['port']:<5}  {r['state']:4}  {r['role'] or '':8} {follows if r['role'] else ''}")
+    strangers = [str(r["port"]) for r in rows if r["state"] == "stranger"]
+    if strangers:
+        print(f"❌ node(s) {', '.join(strangers)} joined this cluster but are not this lab's (a classmate's, over "
+              f"the cluster bus): {fix.command('cluster down && cluster up')} makes it anew.")  # fmt: skip
     return 0
 
 

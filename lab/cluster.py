@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 
-from . import binaries, clients, credentials, fix, servers, settings
+from . import binaries, clients, credentials, fix, servers, settings, tls
 from .errors import LabError
 from .keys import KeySchema
 from .nodes import Node, NodeGroup, kill_pid, pid_of, stop_by_pid
@@ -40,14 +40,37 @@ def nodes(s: settings.Settings | None = None, choose: bool = True) -> list[Node]
     return [Node(f"cluster-{port}", port, s.home, conf="cluster") for port in ports(s, choose)]
 
 
+def protection(s: settings.Settings | None = None) -> tls.Files | None:
+    """The cluster's TLS files when it runs with TLS (its nodes' runtime files say so), else None."""
+    s = s or settings.load()
+    for node in nodes(s, choose=False):
+        try:
+            if "tls-port" in node.runtime_conf.read_text():
+                return tls.files(s.home)
+        except OSError:
+            continue
+    return None
+
+
+def protection_sentence(s: settings.Settings | None = None) -> str:
+    """What protects this cluster's bus, in a sentence for the chapter."""
+    s = s or settings.load()
+    if protection(s):
+        return ("The bus and the nodes' port use mutual TLS: only a peer with a certificate of this lab's own CA "
+                f"({s.home / tls.FOLDER}, 0600) gets in, and the lab's clients trust only nodes that show one.")  # fmt: skip
+    return tls.why_not(binaries.server(s.redis_server)) or "The cluster is not running: `lab.cluster.up()`."
+
+
 def connect(port: int, user: str = "admin", s: settings.Settings | None = None, **options):
-    """A plain (not cluster-aware) client for one node."""
-    return clients.client_at(port, user, s, **options)
+    """A plain (not cluster-aware) client for one node (over the lab's TLS when the cluster has it)."""
+    made = protection(s)
+    return clients.client_at(port, user, s, **(tls.client_options(made) if made else {}), **options)
 
 
 def cluster_client(user: str = "admin", **options):
     """redis-py's RedisCluster: it learns which node holds which slots and follows MOVED redirections."""
-    return clients.cluster(ports(), user, **options)
+    made = protection()
+    return clients.cluster(ports(), user, **(tls.client_options(made) if made else {}), **options)
 
 
 def _answers(node: Node, s: settings.Settings) -> bool:
@@ -75,6 +98,10 @@ def up() -> list[dict]:
     server = binaries.server(s.redis_server)
     cli = binaries.cli(s.redis_cli)
     creds = credentials.load_or_create(s.home)
+    unprotected = tls.why_not(server)
+    made = protection(s) or (None if unprotected else tls.files(s.home))
+    if unprotected and made is None:
+        print(f"⚠️ {unprotected}")
     with NodeGroup("a cluster node", "LAB_CLUSTER_PORTS") as group:
         for node in nodes(s):
             if _answers(node, s):
@@ -82,17 +109,20 @@ def up() -> list[dict]:
                     servers.restore_users(c, creds)  # a node started by an older lab gets today's users
                 continue
             text = runtime_config(node, s, creds, server.version)
+            if made:
+                text += "\n".join(tls.server_lines(made, node.port)) + "\n"
             group.launch(node, text, server, functools.partial(connect, node.port, s=s))
         if int(info(ports(s)[0], s).get("cluster_known_nodes", 1)) < SIZE:
-            _create(s, cli, creds)
+            _create(s, cli, creds, made)
         _wait_until_formed(s)
     return status()
 
 
-def _create(s: settings.Settings, cli: binaries.Binary, creds: credentials.Credentials) -> None:
+def _create(s: settings.Settings, cli: binaries.Binary, creds: credentials.Credentials, made) -> None:
     addresses = [f"{s.host}:{p}" for p in ports(s)]
     done = subprocess.run(
-        [cli.path, "--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"],
+        [cli.path, *(tls.cli_args(made) if made else []), "--cluster", "create", *addresses, "--cluster-replicas",
+         "1", "--cluster-yes"],
         env={**os.environ, "REDISCLI_AUTH": creds.admin}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     if done.returncode != 0:
@@ -141,8 +171,9 @@ def status(s: settings.Settings | None = None) -> list[dict]:
         for line in text.strip().splitlines():
             parts = line.split()
             node_port = int(parts[1].split("@")[0].rsplit(":", 1)[1])
-            if node_port not in table:
-                continue
+            if node_port not in table:  # a node the lab did not start has joined: a classmate's, over the bus
+                table[node_port] = {"port": node_port, "state": "stranger", "role": None, "slots": "",
+                                    "master_port": None, "link": None}  # fmt: skip
             row = table[node_port]
             flags = parts[2]
             row["role"] = "master" if "master" in flags else "replica"

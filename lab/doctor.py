@@ -7,6 +7,7 @@ import sys
 from . import binaries, credentials, fix, platform, settings
 from .checks import Check
 from .errors import LabError
+from .listeners import holder
 from .private import too_open
 from .text import plural
 
@@ -64,7 +65,7 @@ def _servers(s: settings.Settings) -> list[Check]:
                 Check(
                     f"{row.role} server",
                     False,
-                    f"port {row.port} is held by another program",
+                    f"port {row.port} is held by {holder(row.port)}",
                     f"{fix.plain('up --ports auto')}   (or stop that program)",
                 )
             )

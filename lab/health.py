@@ -10,6 +10,7 @@ from pathlib import Path
 from . import credentials, endpoint, fix, ports, settings
 from .clients import ROLES, client
 from .errors import LabError
+from .listeners import holder
 from .nodes import Node, pair_nodes, pid_of
 
 UP, DOWN, HUNG, FOREIGN, LOADING = "up", "down", "hung", "foreign", "loading"
@@ -125,7 +126,7 @@ def hung_sentence(node: Node) -> str:
 def held_sentence(node: Node, s: settings.Settings) -> str:
     variable = "LAB_MASTER_PORT" if node.role == "master" else "LAB_REPLICA_PORT"
     return (
-        f"Port {node.port}, the {node.role}'s, is held by another program; stop it "
+        f"Port {node.port}, the {node.role}'s, is held by {holder(node.port)}; stop it "
         f"(`ss -ltnp | grep {node.port}` shows which), or pick free ports with {fix.command('up --ports auto')} "
         f"(or set {variable})."
     )

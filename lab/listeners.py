@@ -151,6 +151,16 @@ def verify(port: int, home: Path) -> None:
         _verified.add((port, inode))
 
 
+def holder(port: int) -> str:
+    """Who holds `port`, for a sentence: "a program of another user (bob)", or "another program"."""
+    try:
+        sockets, _ = _listening(port)
+    except OSError:
+        sockets = []
+    others = sorted({_owner_name(uid) for uid, _ in sockets if uid != os.geteuid()})
+    return f"a program of another user ({', '.join(others)})" if others else "another program"
+
+
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import binaries, ports, processes, settings
 from .clients import ROLES, port_of
 from .errors import LabError
+from .listeners import holder
 from .private import UMASK, private_dir, write_private
 
 START_TIMEOUT = 10.0
@@ -206,7 +207,7 @@ class NodeGroup:
     def launch(self, node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
         if ports.port_taken(node.port):
             raise LabError(
-                f"Port {node.port}, {self.what}'s, is held by another program; free it or set {self.variable}."
+                f"Port {node.port}, {self.what}'s, is held by {holder(node.port)}; free it or set {self.variable}."
             )
         launch(node, text, server, connect, args)
         self.started.append(node)

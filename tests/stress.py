@@ -80,9 +80,10 @@ class DelayProxy:
 
 
 @contextmanager
-def throwaway_redis(server_path: str, folder) -> Iterator[tuple[int, str]]:
+def throwaway_redis(server_path: str, folder, extra: str = "") -> Iterator[tuple[int, str]]:
     """A redis-server that is not the lab's (a managed Redis, a classmate's), started the lab's one way: its
-    password in a 0600 configuration file (never on a command line), a child of this process. (port, password)."""
+    password in a 0600 configuration file (never on a command line), a child of this process; `extra`: more
+    configuration lines. (port, password)."""
     import secrets
     from pathlib import Path
 
@@ -98,7 +99,8 @@ def throwaway_redis(server_path: str, folder) -> Iterator[tuple[int, str]]:
     def connect(**options):
         return redis.Redis(host="127.0.0.1", port=port, password=password, **options)
 
-    proc = launch(node, scratch_config(node, password), binaries.find("redis-server", server_path), connect, owned=True)
+    text = scratch_config(node, password) + extra
+    proc = launch(node, text, binaries.find("redis-server", server_path), connect, owned=True)
     try:
         yield port, password
     finally:

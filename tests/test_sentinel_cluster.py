@@ -1,6 +1,7 @@
 """Sentinel failover and a six-node cluster, with real processes; each bounded in time."""
 
 import os
+import time
 
 import pytest
 import redis
@@ -145,3 +146,29 @@ def test_cluster_port_taken_leaves_nothing_started(lab_home, redis_server, monke
     finally:
         taken.close()
         os.environ.pop("LAB_CLUSTER_PORTS", None)
+
+
+def test_a_strangers_node_cannot_join_the_cluster(six, redis_server, tmp_path, capsys):
+    """A classmate's node MEETs the cluster over its bus: with TLS (a Redis built with it) the bus refuses it;
+    without (the embedded 6.2), `cluster up` said so and `cluster status` names the stranger."""
+    from lab import binaries, tls
+
+    from .stress import throwaway_redis
+
+    protected = tls.why_not(binaries.find("redis-server", redis_server)) is None
+    capsys.readouterr()
+    cluster.up()  # (running: reused) it says whether the bus is protected
+    assert ("the cluster's bus has no protection" in capsys.readouterr().out) is not protected
+    first = cluster.ports()[0]
+    with throwaway_redis(redis_server, tmp_path / "stranger", "cluster-enabled yes\n") as (port, password):
+        stranger = redis.Redis(port=port, password=password, decode_responses=True)
+        stranger.execute_command("CLUSTER", "MEET", "127.0.0.1", str(first), str(first + 10000))
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline and len(stranger.execute_command("CLUSTER", "NODES").splitlines()) < 7:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        names = {r["port"]: r["state"] for r in cluster.status()}
+    if protected:
+        assert cluster.protection() is not None and port not in names and len(names) == 6
+    else:
+        assert names.get(port) == "stranger", names
