@@ -333,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: stopped cleanly (nothing half-started is left running)", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a file the lab cannot write: the cause and the file, in one sentence
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"❌ {exc.strerror or exc}{where}: free some space or fix the file's permissions, then run the command "
+              "again.", file=sys.stderr)  # fmt: skip
+        return 1
     except Exception as exc:
         sentence = redis_sentence(exc)
         if sentence is None:

@@ -32,12 +32,17 @@ class BenchConfig:
     new_client_samples: int = 300
     stampede_clients: int = 50
 
+    LIMITS = {"hit_samples": 200_000, "miss_samples": 2_000, "new_client_samples": 20_000, "stampede_clients": 500}
+
     def check(self) -> None:
-        counts = (self.hit_samples, self.miss_samples, self.new_client_samples, self.stampede_clients)
-        if any(not isinstance(n, int) or n < 1 for n in counts):
-            raise LabError("Sample counts must be whole numbers of at least 1 (e.g. hit_samples=1000).")
-        if self.miss_delay < 0 or self.miss_jitter < 0:
-            raise LabError("The miss delay and its jitter cannot be negative; use 0 or more seconds.")
+        """Every count a whole number within its range (a run of hours helps nobody), every delay sane."""
+        for name, most in self.LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                raise LabError(f"{name.replace('_', '-')}={value!r} is not allowed: give a whole number from 1 to "
+                               f"{most:,} (e.g. {name.replace('_', '-')}={min(1000, most)}).".replace(",", " "))  # fmt: skip
+        settings.check_seconds("miss_delay", self.miss_delay, 0.0, 1.0)
+        settings.check_seconds("miss_jitter", self.miss_jitter, 0.0, 1.0)
 
 
 def _timed(fn: Callable[[], object]) -> float:

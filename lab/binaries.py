@@ -85,9 +85,13 @@ def system_candidates(name: str) -> list[str]:
     found: list[str] = []
     dirs = os.environ.get("PATH", "").split(os.pathsep) + list(EXTRA_DIRS)
     for d in dirs:
-        if not d or Path(d).resolve() in skip or Path(d, LAB_BIN_MARKER).exists():
-            continue  # the virtualenv (embedded copies) and the lab's own links to what we chose
-        candidate = shutil.which(name, path=d)
+        try:
+            if not d or Path(d).resolve() in skip or Path(d, LAB_BIN_MARKER).exists():
+                continue  # the virtualenv (embedded copies) and the lab's own links to what we chose
+            candidate = shutil.which(name, path=d)
+        except OSError:
+            continue  # a PATH entry this user may not read: nothing to find there
+
         if candidate and candidate not in found:
             found.append(candidate)
     return found

@@ -10,8 +10,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import servers
+from . import fix, servers
 from .cache import CacheAside, LookupResult
+from .errors import LabError
 from .progress import wait
 from .slowdb import SlowDB
 
@@ -117,6 +118,9 @@ def jitter(db: SlowDB, keys: list[str], ttl: float, spread: float = 0.2) -> list
         for key in keys:
             cache.invalidate(key)
         ttls = [cache.get(key).ttl for key in keys]
+        if None in ttls:  # a lookup answered without Redis (it went away mid-lesson): nothing was cached
+            raise LabError(f"Redis did not answer during the jitter lesson, so nothing was cached; start it with "
+                           f"{fix.command('up')} and run this cell again.")  # fmt: skip
         rows.append(
             {
                 "ttl jitter": f"+{amount:.0%}",

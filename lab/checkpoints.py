@@ -6,6 +6,7 @@ A chapter ends with one call, e.g. `checkpoints.show(checkpoints.latency(...))`;
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from .checks import Check, show
@@ -16,12 +17,32 @@ def _all(*checks: Check) -> list[Check]:
     return list(checks)
 
 
+def _measured(chapter: str):
+    """A chapter's checkpoints, or — when a measurement above is incomplete (a server went away mid-chapter, a
+    cell was skipped) — one failed checkpoint that says so, with the fix: never a traceback."""
+
+    def wrap(build):
+        @functools.wraps(build)
+        def checks(*args, **kwargs):
+            try:
+                return build(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - whatever an incomplete measurement looks like
+                return [Check(f"Chapter {chapter}'s measurements are complete", False,
+                              f"they could not be checked ({type(exc).__name__}: {str(exc)[:120]})",
+                              "lab.up(), then run the chapter again from the top")]  # fmt: skip
+
+        return checks
+
+    return wrap
+
+
 def show_all(checks: Iterable[Check]) -> None:
     """Display every checkpoint of a chapter (the report reads them back from the outputs)."""
     for check in checks:
         show(check)
 
 
+@_measured("02")
 def replication(refusal, visible, lag_samples, partition, waits, wait_samples, partial, full, failure, after,
                 memory, silent):  # fmt: skip
     """Chapter 02."""
@@ -64,6 +85,7 @@ def replication(refusal, visible, lag_samples, partition, waits, wait_samples, p
     )  # fmt: skip
 
 
+@_measured("03")
 def cache_aside(replay, slow_db_delay, invalidation, negative, stampede, stampede_clients, outage):
     """Chapter 03: a miss pays the database delay it was given, a hit does not."""
     first, second = replay.iloc[0], replay.iloc[1]
@@ -98,6 +120,7 @@ def cache_aside(replay, slow_db_delay, invalidation, negative, stampede, stamped
     return checks
 
 
+@_measured("04")
 def latency(table, hits, misses, miss_delay, first, second, slow_db_delay, reuse):
     """Chapter 04: a hit against the raw GET measured beside it, a miss against its database delay."""
     p50 = table["p50_us"]
@@ -124,6 +147,7 @@ def latency(table, hits, misses, miss_delay, first, second, slow_db_delay, reuse
     )  # fmt: skip
 
 
+@_measured("05")
 def ttl_decay(countdown, decay, max_ttl, lazy, lazy_keys, view, cycles: int = 20):
     """Chapter 05: a TTL against the clock, with the sampling error measured with each sample."""
     import pandas as pd
@@ -153,6 +177,7 @@ def ttl_decay(countdown, decay, max_ttl, lazy, lazy_keys, view, cycles: int = 20
     )  # fmt: skip
 
 
+@_measured("06")
 def failover(timeline, runs, lossy, after):
     """Chapter 06: a failover against the sentinels' configured `down-after-milliseconds`."""
     down_after = int(conf_value("sentinel.conf", "sentinel down-after-milliseconds")) / 1000
@@ -178,6 +203,7 @@ def failover(timeline, runs, lossy, after):
     )  # fmt: skip
 
 
+@_measured("07")
 def cluster(after, served, placement, moved, lookups, failover):
     """Chapter 07: the slots really served, a failover against `cluster-node-timeout`."""
     roles = list(after.role)

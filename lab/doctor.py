@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from . import binaries, credentials, fix, platform, settings
+from . import binaries, credentials, drift, fix, platform, settings
 from .checks import Check
 from .errors import LabError
 from .listeners import holder
@@ -131,6 +132,43 @@ def _auth(s: settings.Settings) -> list[Check]:
     return checks
 
 
+def _runtime(s: settings.Settings) -> list[Check]:
+    """What the lab relies on while it runs: the settings conf/ gives, its ACL users, disk space, a write."""
+    import redis
+
+    from .clients import client
+
+    checks = []
+    free = drift.disk_free(s.home)
+    checks.append(Check("Disk space for the servers' files", free >= drift.LOW_DISK,
+                        f"{free // 2**20} MB free under {s.home}",
+                        f"free some space on that disk (Redis refuses writes when it cannot write its AOF), then "
+                        f"{fix.plain('up')}"))  # fmt: skip
+    try:
+        with client("master", s=s) as c:
+            with client("replica", s=s) as r:
+                changed = {"master": drift.drifted(c, "master"), "replica": drift.drifted(r, "replica")}
+            users = drift.users_drifted(c, credentials.load(s.home))
+            probe = f"lab-doctor-{os.getpid()}"
+            c.set(probe, "written", px=1000)
+            c.delete(probe)
+        wrote, why = True, "SET and DEL on the master"
+    except redis.ResponseError as exc:  # MISCONF (no disk), OOM (maxmemory with noeviction), READONLY...
+        wrote, why = False, str(exc).splitlines()[0][:160]
+        changed, users = {}, []
+    differences = [f"{name} {have} (conf/{role}.conf: {want})" for role, found in changed.items()
+                   for name, (have, want) in found.items()]  # fmt: skip
+    checks.append(Check("Settings as conf/ gives them", not differences,
+                        "; ".join(differences) or "maxmemory, eviction policy, persistence, replication timeouts",
+                        f"{fix.plain('up')}   (puts them back)"))  # fmt: skip
+    checks.append(Check("ACL users as the lab made them", not users,
+                        f"changed by hand: {', '.join(users)}" if users else "default, app, replication, sentinel",
+                        f"{fix.plain('up')}   (puts them back)"))  # fmt: skip
+    checks.append(Check("A write succeeds", wrote, why, f"{fix.plain('doctor')} names the cause above; then "
+                        f"{fix.plain('up')}"))  # fmt: skip
+    return checks
+
+
 def run() -> list[Check]:
     """All the checks, in the order a student fixes them."""
     s = settings.load()
@@ -149,6 +187,7 @@ def run() -> list[Check]:
         rows_up = all(c.ok for c in server_checks if c.name.endswith(" server"))
     if rows_up and (s.home / credentials.FILE).exists():
         checks += _auth(s)
+        checks += _runtime(s)
     return checks
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import fix, processes, settings
 from .errors import LabError
 from .private import write_private
+from .urls import passwords, redact  # noqa: F401  (the lab's callers use endpoint.redact)
 
 FILE = settings.ENDPOINT_FILE
 VARIABLE = "LAB_REDIS_URL"  # (read in settings, like every LAB_ variable)
@@ -33,46 +34,13 @@ def is_external(s: settings.Settings | None = None) -> bool:
     return (s or settings.load()).is_external
 
 
-def redact(address: str) -> str:
-    """The URL without its password, in every form redis-py reads one: `user:pass@`, a password holding `@`
-    or `:` (redis-py, like urllib, splits at the last `@` and the first `:`), and `?password=`."""
-    scheme, sep, rest = address.partition("://")
-    if not sep:
-        scheme, rest = "", address
-    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
-    netloc, tail = rest[:end], rest[end:]
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}:***@{hostport}" if colon else f"***@{hostport}"
-    tail = re.sub(r"(?i)([?&;]password=)[^&#;]*", r"\1***", tail)
-    return f"{scheme}{sep}{netloc}{tail}"
-
-
-def passwords(address: str | None) -> list[str]:
-    """Every password a URL carries (as written and decoded), for the report to scrub."""
-    from urllib.parse import parse_qs, unquote, urlsplit
-
-    if not address:
-        return []
-    found: list[str] = []
-    try:
-        parts = urlsplit(address)
-        if parts.password:
-            found.append(parts.password)
-        for value in parse_qs(parts.query).get("password", []):
-            found.append(value)
-    except ValueError:
-        pass
-    return [p for secret in found for p in {secret, unquote(secret)} if p]
-
-
 def save(address: str) -> Path:
     """Remember an endpoint in the state directory (mode 0600)."""
     if not re.match(r"^(redis|rediss|unix)://", address):
         raise LabError(
             f"{redact(address)!r} is not a Redis URL; use redis://[user:password@]host:port/0 (rediss:// for TLS)."
         )
+    settings.check_endpoint_url(address)
     s = settings.load()
     s.ensure_home()
     if processes.lab_servers(s.home):
@@ -86,7 +54,7 @@ def save(address: str) -> Path:
 
 
 def clear() -> bool:
-    path = settings.load().path(FILE)
+    path = settings.home_dir() / FILE  # (not settings.load(): the endpoint being cleared may be the broken part)
     existed = path.exists()
     path.unlink(missing_ok=True)
     return existed

@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import checks, credentials, sanitize, settings
-from .errors import CHAPTER_MIME, LabError
+from . import credentials, sanitize, settings
+from .bundles import collected_checks, collected_exercises, why_stopped
+from .errors import LabError
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
 from .report_page import ChapterResult, index_body, index_page, summary
@@ -100,25 +101,6 @@ def inject_parameters(nb, values: dict) -> dict:
     return {}
 
 
-def collected_checks(nb) -> list[checks.Check]:
-    """Every checkpoint a chapter displayed, read back from its outputs."""
-    found = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if checks.MIME in data:
-                found.append(checks.Check(**data[checks.MIME]))
-    return found
-
-
-def collected_exercises(nb) -> list[dict]:
-    """Every exercise result a chapter displayed, read back from its outputs."""
-    from .exercises import MIME as EXERCISE_MIME
-
-    return [out["data"][EXERCISE_MIME] for cell in nb.cells for out in cell.get("outputs", [])
-            if EXERCISE_MIME in out.get("data", {})]  # fmt: skip
-
-
 def fill_solutions(nb) -> int:
     """Put each exercise's solution (`notebooks/solutions/<id>.py`) into its stub cell; how many were filled."""
     filled = 0
@@ -179,7 +161,7 @@ def _execute(
     try:
         client.execute()
     except CellExecutionError as exc:
-        status, reason = _why_stopped(nb) or ("failed", str(exc).strip().splitlines()[-1])
+        status, reason = why_stopped(nb) or ("failed", str(exc).strip().splitlines()[-1])
         if status == "skipped":
             result.skipped = _redact(reason, secrets)
         else:
@@ -196,18 +178,6 @@ def _execute(
     result.checks = collected_checks(nb)
     result.exercises = collected_exercises(nb)
     return nb, result
-
-
-def _why_stopped(nb) -> tuple[str, str] | None:
-    """(status, reason) of the cell that stopped a chapter: the bundle the lab displayed, or Python's error."""
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if CHAPTER_MIME in data:
-                return data[CHAPTER_MIME]["status"], data[CHAPTER_MIME]["reason"]
-            if output.get("output_type") == "error":
-                return "failed", f"{output.get('ename')}: {output.get('evalue')}"
-    return None
 
 
 def _exporter():

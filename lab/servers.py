@@ -11,7 +11,7 @@ import re
 import time
 from pathlib import Path
 
-from . import binaries, credentials, endpoint, fix, processes, settings
+from . import binaries, credentials, drift, endpoint, fix, processes, settings
 from .binaries import link_binaries
 from .clients import ROLES, client, port_of
 from .errors import LabError
@@ -41,11 +41,17 @@ def restore_users(c, creds: credentials.Credentials) -> None:
     pipe.execute(raise_on_error=False)
 
 
-def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> None:
-    """Undo what an interrupted experiment may have left (a disabled replication user, active expiry off)."""
+def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> list[str]:
+    """Undo what an interrupted experiment or a student's `CONFIG SET` left (a disabled replication user, active
+    expiry off, a smaller maxmemory, another eviction policy...); a note naming what was put back."""
+    restored = []
     for role in ROLES:
         with client(role, s=s) as c:
             restore_users(c, creds)
+            restored += [f"{name} on the {role}" for name in drift.restore(c, role)]
+    if not restored:
+        return []
+    return [f"Settings that differed from conf/ were put back: {', '.join(restored)}."]
 
 
 def _ensure_topology(nodes_: dict[str, Node], s: settings.Settings) -> None:
@@ -155,7 +161,7 @@ def up(ports: str | None = None) -> StatusRows:
                 if found[role].state == DOWN:
                     started.append(node)  # before it starts: an interrupt during the start stops it too
                     _start(node, s, creds, server)  # (a copy still running on the old ports is stopped first)
-            _restore_lessons(s, creds)
+            notes += _restore_lessons(s, creds)
             if promoted:
                 _copy_back_from_promoted(lab_nodes, s)
             _ensure_topology(lab_nodes, s)

@@ -206,7 +206,9 @@ def load() -> Settings:
     if master == replica:
         raise LabError(f"The master and the replica cannot share port {master}; give them two different ports.")
     env = os.environ.get
-    url = env("LAB_REDIS_URL") or _read_line(home / ENDPOINT_FILE)
+    url = _endpoint_url(env("LAB_REDIS_URL"), "LAB_REDIS_URL") or _endpoint_url(
+        _read_line(home / ENDPOINT_FILE), str(home / ENDPOINT_FILE)
+    )
     return Settings(
         home=home,
         master_port=master,
@@ -218,13 +220,50 @@ def load() -> Settings:
         app_port=parse_port(env("LAB_APP_PORT") or "8866", "LAB_APP_PORT"),
         author=env("LAB_AUTHOR") or env("USER") or "student",
         redis_url=url,
-        replica_url=(env("LAB_REDIS_REPLICA_URL") or url) if url else None,
+        replica_url=(_endpoint_url(env("LAB_REDIS_REPLICA_URL"), "LAB_REDIS_REPLICA_URL") or url) if url else None,
         sentinel_ports=_port_list("LAB_SENTINEL_PORTS", 3, "26380,26381,26382"),
         cluster_ports=_port_list("LAB_CLUSTER_PORTS", 6, "7001,7002,7003,7004,7005,7006", highest=55535),
         key_prefix=key_prefix(),
         chromium=env("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium",
         in_report=bool(env("LAB_REPORT")),
     )
+
+
+def _endpoint_url(url: str | None, where: str, fix: str | None = None) -> str | None:
+    """`url` if it is a Redis URL redis-py can use, else one sentence naming where it came from and the fix."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if not url:
+        return None
+    problem = None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            problem = "it must start with redis://, rediss:// or unix://"
+        elif parts.scheme != "unix":
+            parts.port  # noqa: B018 - raises ValueError when out of range
+            if not parts.hostname:
+                problem = "it names no host"
+            database = parts.path.strip("/") or "0"
+            queried = parse_qs(parts.query).get("db", [database])[-1]
+            if not (database.isdigit() and queried.isdigit()):
+                problem = "its database must be a number, e.g. /0"
+    except ValueError as exc:
+        problem = str(exc).lower().rstrip(".")
+    if problem is None:
+        return url
+    from .urls import redact
+
+    fix = fix or (
+        f"unset {where}" if where.startswith("LAB_") else "run `./workbook endpoint clear` (or `set` another)"
+    )
+    raise LabError(f"{where} holds {redact(url)!r}, which is not a Redis URL ({problem}); use "
+                   f"redis://[user:password@]host:port/0 (rediss:// for TLS), or {fix}.")  # fmt: skip
+
+
+def check_endpoint_url(url: str) -> str:
+    """A Redis URL checked before it is saved (one sentence if redis-py could not use it)."""
+    return _endpoint_url(url, "The URL", fix="give another") or url
 
 
 def _read_line(path: Path) -> str | None:

@@ -25,7 +25,11 @@ def exports(s: settings.Settings | None = None) -> dict[str, str]:
 def shell_script(s: settings.Settings | None = None) -> str:
     """`export` lines for `eval "$(./workbook env)"`."""
     s = s or settings.load()
-    lines = ['# eval "$(./workbook env)"  — then: redis-cli -p $LAB_MASTER_PORT ping']
+    lines = [
+        '# eval "$(./workbook env)"  — then: redis-cli -p $LAB_MASTER_PORT ping',
+        "# REDISCLI_AUTH is the lab's admin password: redis-cli sends it to whatever answers on the port you",
+        "# give it. On a shared host, use it only while `./workbook status` shows the lab up on that port.",
+    ]
     for name, value in exports(s).items():
         if name == "PATH":
             lines.append(f'export PATH={shlex.quote(str(s.path(BIN_DIR)))}:"$PATH"')

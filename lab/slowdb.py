@@ -55,9 +55,18 @@ class SlowDB:
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10)
+            try:
+                conn = sqlite3.connect(self.path, timeout=10)
+            except sqlite3.Error as exc:  # a folder in its place, an unreadable file
+                raise self._damaged(exc) from None
             self._local.conn = conn
         return conn
+
+    def _damaged(self, exc: Exception) -> LabError:
+        return LabError(
+            f"The slow database {self.path} cannot be read ({exc}); delete it (`rm -r {self.path}`): the lab "
+            "creates it again, with its seed records, at the next lookup."
+        )
 
     def _execute(self, sql: str, args: tuple = (), write: bool = False) -> sqlite3.Cursor:
         """One statement; a damaged or unreadable file is one sentence with the fix, never a traceback."""
@@ -67,27 +76,38 @@ class SlowDB:
                 with conn:
                     return conn.execute(sql, args)
             return conn.execute(sql, args)
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"...
-            raise LabError(
-                f"The slow database {self.path} cannot be read ({exc}); delete it (`rm {self.path}`): the lab "
-                "creates it again, with its seed records, at the next lookup."
-            ) from None
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database or disk is full"...
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: sqlite3.Error) -> LabError:
+        """The sentence for an SQLite error: a full or failing disk, or a damaged file (delete it)."""
+        if isinstance(exc, sqlite3.OperationalError) and ("disk" in str(exc) or "full" in str(exc)):
+            return LabError(f"The slow database {self.path} cannot be written ({exc}): the disk is full or "
+                            "failing; free some space, then run the cell (or the command) again.")  # fmt: skip
+        return self._damaged(exc)
 
     def _create(self) -> None:
         if self.path.parent == settings.home_dir():
             settings.ensure_home_dir(self.path.parent)  # the state directory: 0700 whoever creates it first
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():  # created 0600 (SQLite would use the umask: 0644)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise LabError(f"The slow database {self.path} cannot be created ({exc.strerror}); free some space or "
+                               "set LAB_HOME to a folder you own.") from None  # fmt: skip
         self._execute("SELECT COUNT(*) FROM sqlite_master")  # reads the file: a damaged one says so here
         conn = self._connection()
-        with conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated REAL)")
-            if conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0:
-                now = time.time()
-                conn.executemany(
-                    "INSERT OR IGNORE INTO records VALUES (?, ?, ?)", [(k, v, now) for k, v in catalogue().items()]
-                )
+        try:
+            with conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+                             "updated REAL)")  # fmt: skip
+                if conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0:
+                    now = time.time()
+                    seeds = [(k, v, now) for k, v in catalogue().items()]
+                    conn.executemany("INSERT OR IGNORE INTO records VALUES (?, ?, ?)", seeds)
+        except sqlite3.DatabaseError as exc:
+            raise self._failed(exc) from None
 
     def _wait(self) -> None:
         pause = self.delay + (self._rng.uniform(0, self.jitter) if self.jitter else 0.0)
