@@ -70,7 +70,11 @@ def test_bench_json_prints_one_object(pair):
 @pytest.mark.parametrize("args", [["--hit-samples", "0"], ["--miss-samples", "-5"]])
 def test_bench_refuses_bad_counts(lab_home, args):
     result = run_lab("bench", *args)
-    assert result.returncode == 1 and "is not allowed: give a whole number from 1 to" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 1
+        and "is not allowed: give a whole number from 1 to" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_bench_when_the_lab_is_down(lab_home):
