@@ -118,7 +118,7 @@ def cmd_lab(args) -> int:
 def cmd_app(args) -> int:
     from .jupyter import app
 
-    return app(args.port)
+    return app(args.port, args.base_url)
 
 
 def cmd_fetch(args) -> int:
@@ -242,6 +242,14 @@ def cmd_test(args) -> int:
 def cmd_setup(args) -> int:
     from . import binaries, settings
 
+    if args.hub:  # the admin, once, for a shared environment: no state directory of their own is needed
+        from .hub import install
+
+        for path in install():
+            print(f"wrote {path}")
+        print(f"✅ the shared environment {sys.prefix} is ready for a hub: kernels find each student's clone, the "
+              "cache form is served at /user/<name>/cache-form/ (see the README's JupyterHub section)")  # fmt: skip
+        return 0
     s = settings.load()
     s.ensure_home()
     print(f"✅ ready: {binaries.server(s.redis_server).describe()}; state directory {s.home}")
@@ -265,7 +273,9 @@ def parser() -> argparse.ArgumentParser:
     st.set_defaults(run=cmd_status)
     sub.add_parser("env", help='shell exports: eval "$(./workbook env)"').set_defaults(run=cmd_env)
     sub.add_parser("doctor", help="check everything, with the fix for each problem").set_defaults(run=cmd_doctor)
-    sub.add_parser("setup", help="check the set-up only").set_defaults(run=cmd_setup)
+    setup = sub.add_parser("setup", help="check the set-up only (--hub: prepare a shared JupyterHub environment)")
+    setup.add_argument("--hub", action="store_true", help="the admin, once: kernels find each student's clone")
+    setup.set_defaults(run=cmd_setup)
     rep = sub.add_parser("report", help="execute every chapter and write the HTML report")
     rep.add_argument("--quick", action="store_true", help="short delays, TTLs and samples (under a minute)")
     rep.add_argument("--out", default=None, help="output folder (default: report/)")
@@ -287,6 +297,7 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=cmd_bench)
     app = sub.add_parser("app", help="serve the cache form as a standalone app (Voilà) on 127.0.0.1")
     app.add_argument("--port", default=None, help="default LAB_APP_PORT (8866)")
+    app.add_argument("--base-url", default="/", help="the path it is served under (behind a hub's proxy)")
     app.set_defaults(run=cmd_app)
     cl = sub.add_parser("cluster", help="a six-node Redis Cluster: up, down (forgets it), status")
     cl.add_argument("action", choices=["up", "down", "status"])

@@ -18,7 +18,7 @@ from . import binaries, clients, credentials, fix, servers, settings, tls
 from .errors import LabError
 from .keys import KeySchema
 from .nodes import Node, NodeGroup, kill_pid, pid_of, stop_by_pid
-from .ports import port_group
+from .ports import forget_group, held_by_stranger, port_group
 from .runtime_conf import runtime_config
 
 SIZE = 6
@@ -95,6 +95,11 @@ def up() -> list[dict]:
     """Start the six nodes (reusing running ones) and create the cluster if it does not exist yet."""
     s = settings.load()
     s.ensure_home()
+    moved = held_by_stranger(s.cluster_ports, PORTS_FILE, "the cluster nodes'")
+    if moved:
+        down()  # a cluster is its nodes' ports: it is made anew on the new ones
+        forget_group(PORTS_FILE)
+        print(f"{moved} The cluster is made anew on them.")
     server = binaries.server(s.redis_server)
     cli = binaries.cli(s.redis_cli)
     creds = credentials.load_or_create(s.home)

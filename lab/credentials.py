@@ -103,6 +103,15 @@ def load_or_create(home: Path) -> Credentials:
     return Credentials(*(data[f] for f in fields))
 
 
+def rotate(home: Path) -> Credentials:
+    """New passwords for every user (the lab met a stranger on its port: whatever the old ones were, they are
+    no longer used). Only while none of the lab's servers runs with the old ones."""
+    data = {f: _new_password() for f in ("admin", "app", "replication", "sentinel")}
+    private_dir(home)
+    write_private(home / FILE, json.dumps(data))
+    return Credentials(*data.values())
+
+
 def load(home: Path) -> Credentials:
     """Read the credentials; a LabError if the lab was never started here."""
     path = home / FILE

@@ -84,6 +84,37 @@ def _servers(s: settings.Settings) -> list[Check]:
     return checks
 
 
+def _groups(s: settings.Settings) -> list[Check]:
+    """The sentinels' and the cluster's remembered ports: still free for them, or theirs."""
+    from . import cluster, sentinel
+    from .ports import held_by_stranger
+
+    checks = []
+    for what, given, remembered, verb in (
+        ("the sentinels'", s.sentinel_ports, sentinel.PORTS_FILE, "up --sentinel"),
+        ("the cluster nodes'", s.cluster_ports, cluster.PORTS_FILE, "cluster up"),
+    ):
+        if given or not s.path(remembered).exists():
+            continue
+        held = held_by_stranger(given, remembered, what)
+        checks.append(Check(f"Ports of {what.removeprefix('the ').removesuffix(chr(39))}", held is None,
+                            held or "free, or held by this lab", f"{fix.plain(verb)}   (chooses free ones)"))  # fmt: skip
+    return checks
+
+
+def _clone() -> list[Check]:
+    """On a shared host, whether classmates can read this clone (its notebooks hold the student's answers)."""
+    from .private import other_people, readable_by_others
+
+    people = other_people()
+    if not people:
+        return []
+    open_to_others = readable_by_others(settings.REPO_ROOT)
+    detail = (f"{settings.REPO_ROOT} can be read by other users here (e.g. {people[0]}): your notebooks hold your "
+              "answers" if open_to_others else f"{settings.REPO_ROOT} is yours alone")  # fmt: skip
+    return [Check("Your answers private", not open_to_others, detail, f"chmod 700 {settings.REPO_ROOT}")]
+
+
 def _privacy(s: settings.Settings) -> Check:
     exposed = too_open(s.home)
     detail = (
@@ -180,8 +211,10 @@ def run() -> list[Check]:
         _home(s),
     ]
     rows_up = False
+    checks += _clone()
     if s.home.exists():
         checks.append(_privacy(s))
+        checks += _groups(s)
         server_checks = _servers(s)
         checks += server_checks
         rows_up = all(c.ok for c in server_checks if c.name.endswith(" server"))

@@ -124,11 +124,13 @@ def hung_sentence(node: Node) -> str:
 
 
 def held_sentence(node: Node, s: settings.Settings) -> str:
-    variable = "LAB_MASTER_PORT" if node.role == "master" else "LAB_REPLICA_PORT"
     return (
         f"Port {node.port}, the {node.role}'s, is held by {holder(node.port)}; stop it "
-        f"(`ss -ltnp | grep {node.port}` shows which), or pick free ports with {fix.command('up --ports auto')} "
-        f"(or set {variable})."
+        f"(`ss -ltnp | grep {node.port}` shows which), or unset LAB_MASTER_PORT and LAB_REPLICA_PORT: the lab then "
+        f"chooses free ports itself ({fix.command('up')})."
+        if s.ports_from_environment
+        else f"Port {node.port}, the {node.role}'s, is held by {holder(node.port)}; {fix.command('up')} moves the "
+        "lab to free ports (and says which)."
     )
 
 

@@ -55,12 +55,31 @@ def align_language_info(folder: Path = settings.NOTEBOOKS_DIR) -> list[Path]:
     return changed
 
 
+def _with_this_clone() -> dict[str, str]:
+    """The environment for JupyterLab or Voilà and their kernels: this clone's `lab` first on the path (as
+    `./workbook` gives it; a hub's server proxy starts `python -m lab app` without the bootstrap)."""
+    path = os.pathsep.join(p for p in (str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def free_from(port: int, what: str, chosen: bool) -> int:
+    """`port`, or — when it is taken (a classmate's Jupyter on a shared host) and was not asked for with --port —
+    the next free one, said in a sentence."""
+    if not port_taken(port):
+        return port
+    if chosen:
+        raise LabError(f"Port {port} for {what} is taken (another program?); choose another with --port, e.g. "
+                       f"--port {port + 1}.")  # fmt: skip
+    for candidate in range(port + 1, port + 100):
+        if not port_taken(candidate):
+            print(f"Port {port} is taken (another user's {what}?): {what} uses port {candidate} instead.", flush=True)
+            return candidate
+    raise LabError(f"Ports {port} to {port + 99} are all taken; choose a free one with --port.")
+
+
 def lab(port_text: str | None = None, no_browser: bool = False) -> int:
     """`./workbook lab`: start the lab, then JupyterLab on notebooks/ (as root too, on a chosen port)."""
-    port = settings.parse_port(port_text, "--port") if port_text else 8888
-    if port_taken(port):
-        raise LabError(f"Port {port} for JupyterLab is taken (another Jupyter?); choose another with --port, e.g. "
-                       f"`./workbook lab --port {port + 1}`.")  # fmt: skip
+    port = free_from(settings.parse_port(port_text, "--port") if port_text else 8888, "JupyterLab", bool(port_text))
     print(servers.up())
     export_env()
     align_language_info()
@@ -88,7 +107,7 @@ def lab(port_text: str | None = None, no_browser: bool = False) -> int:
     # Jupyter config folder (an extra config path: the student's own settings are untouched)
     extra = os.pathsep.join(p for p in (str(JUPYTER_CONFIG), os.environ.get("JUPYTER_CONFIG_PATH", "")) if p)
     try:
-        code = subprocess.call(cmd, env={**os.environ, "JUPYTER_CONFIG_PATH": extra})
+        code = subprocess.call(cmd, env={**_with_this_clone(), "JUPYTER_CONFIG_PATH": extra})
     except KeyboardInterrupt:
         return 0
     if code not in (0, 130, -2):
@@ -97,12 +116,11 @@ def lab(port_text: str | None = None, no_browser: bool = False) -> int:
     return code
 
 
-def app(port_text: str | None = None) -> int:
+def app(port_text: str | None = None, base_url: str = "/") -> int:
     """`./workbook app`: the cache form as a standalone Voilà app on 127.0.0.1."""
     s = settings.load()
-    port = settings.parse_port(port_text, "--port") if port_text else s.app_port
-    if port_taken(port):
-        raise LabError(f"Port {port} for the app is taken; free it or choose another with --port or LAB_APP_PORT.")
+    given = bool(port_text) or s.app_port_from_environment
+    port = free_from(settings.parse_port(port_text, "--port") if port_text else s.app_port, "the app", given)
     servers.up()
     cmd = [
         sys.executable,
@@ -113,9 +131,10 @@ def app(port_text: str | None = None) -> int:
         "--no-browser",
         "--Voila.ip=127.0.0.1",
         "--show_tracebacks=False",
+        f"--Voila.base_url={base_url if base_url.endswith('/') else base_url + '/'}",
     ]
-    print(f"The cache form app: http://127.0.0.1:{port}/   (Ctrl+C stops it)", flush=True)
+    print(f"The cache form app: http://127.0.0.1:{port}{base_url}   (Ctrl+C stops it)", flush=True)
     try:
-        return subprocess.call(cmd, cwd=settings.APP_NOTEBOOK.parent)
+        return subprocess.call(cmd, cwd=settings.APP_NOTEBOOK.parent, env=_with_this_clone())
     except KeyboardInterrupt:
         return 0

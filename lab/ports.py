@@ -85,6 +85,33 @@ def port_group(
     return found
 
 
+def held_by_stranger(given: tuple[int, ...] | None, remembered: str, what: str) -> str | None:
+    """When a remembered port of a group (sentinels, cluster nodes) was taken by someone else while the group
+    was down, the sentence that says so (the caller stops the group, then `forget_group`s its ports, so that free
+    ones are chosen); None otherwise. Ports the environment gives are the student's own choice: never moved."""
+    from .listeners import StrangerError, holder, verify
+
+    if given:
+        return None
+    s = settings.load()
+    try:
+        known = [int(p) for p in json.loads(s.path(remembered).read_text())]
+    except (OSError, ValueError, TypeError):
+        return None
+    for port in known:
+        if not port_taken(port):
+            continue
+        try:
+            verify(port, s.home)
+        except StrangerError:
+            return f"Port {port}, one of {what}, is held by {holder(port)}: new ports were chosen (remembered)."
+    return None
+
+
+def forget_group(remembered: str) -> None:
+    settings.load().path(remembered).unlink(missing_ok=True)
+
+
 def free_port_pair() -> tuple[int, int]:
     """Two TCP ports that are free on loopback right now."""
     master, replica = free_ports(2)

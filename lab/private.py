@@ -68,3 +68,25 @@ def repair(home: Path) -> list[Path]:
         except OSError:
             pass
     return fixed
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether other users can list `path` (a folder): it lets them (r-x for others) and every folder above it
+    lets them through."""
+    try:
+        if not stat.S_IMODE(path.stat().st_mode) & 0o005 == 0o005:
+            return False
+        return all(stat.S_IMODE(parent.stat().st_mode) & 0o001 for parent in path.resolve().parents)
+    except OSError:
+        return False
+
+
+def other_people() -> list[str]:
+    """The other people with an account here (uid 1000 and up, a login shell): a shared host when any."""
+    try:
+        import pwd
+    except ImportError:
+        return []
+    me = os.geteuid()
+    return sorted(u.pw_name for u in pwd.getpwall() if u.pw_uid >= 1000 and u.pw_uid != me and u.pw_uid < 60000
+                  and not u.pw_shell.endswith(("nologin", "false")))  # fmt: skip

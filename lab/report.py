@@ -21,6 +21,7 @@ from .bundles import collected_checks, collected_exercises, why_stopped
 from .errors import LabError
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
+from .private import UMASK
 from .report_page import ChapterResult, index_body, index_page, summary
 from .text import plural
 
@@ -216,7 +217,7 @@ def _prepare_out(out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+        tmp.mkdir(mode=0o700)
     except OSError as exc:
         raise LabError(
             f"Cannot write the report into {out} ({exc.strerror}); choose a folder you can write with --out."
@@ -250,8 +251,12 @@ def build(
     author = author or settings.load().author
     values = QUICK if quick else {}
     kernels = Kernels()
-    with watch_interrupts() as interrupted:
-        return _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick)
+    saved = os.umask(UMASK)  # the report holds the student's answers: readable by them alone (0700 / 0600)
+    try:
+        with watch_interrupts() as interrupted:
+            return _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick)
+    finally:
+        os.umask(saved)
 
 
 def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick) -> int:

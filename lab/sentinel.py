@@ -13,7 +13,7 @@ import time
 from . import binaries, clients, credentials, servers, settings
 from .errors import LabError
 from .nodes import Node, NodeGroup, stop_by_pid
-from .ports import port_group
+from .ports import forget_group, held_by_stranger, port_group
 from .runtime_conf import quote_path
 
 MASTER_NAME = "labmaster"
@@ -78,6 +78,11 @@ def up() -> list[dict]:
     """Start the lab (if needed) and three sentinels watching its master; wait until they know each other."""
     s = settings.load()
     servers.up()
+    moved = held_by_stranger(s.sentinel_ports, PORTS_FILE, "the sentinels'")
+    if moved:
+        down()  # the others run on ports that are no longer the group's
+        forget_group(PORTS_FILE)
+        print(moved)
     server = binaries.server(s.redis_server)
     creds = credentials.load(s.home)
     with NodeGroup("a sentinel", "LAB_SENTINEL_PORTS") as group:

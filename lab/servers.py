@@ -16,8 +16,9 @@ from .binaries import link_binaries
 from .clients import ROLES, client, port_of
 from .errors import LabError
 from .health import DOWN, FOREIGN, HUNG, Probe, StatusRows, held_sentence, hung_sentence, is_up, probe, status
+from .listeners import holder
 from .nodes import POLL, Node, forget_pid_file, launch, locked, log_tail, pair_nodes, pid_of
-from .ports import choose_ports
+from .ports import choose_ports, free_ports
 from .private import repair
 from .runtime_conf import runtime_config
 
@@ -116,6 +117,24 @@ def _stop_sentinels(home: Path) -> list[str]:
     ]
 
 
+def _move_away(s: settings.Settings, strangers: list[Node]) -> list[str]:
+    """The lab's ports are held by someone else (a classmate's lab on the default ones, a program that took a
+    remembered port while the lab was down): choose free ones, remember them, and make new passwords — the
+    lab's servers still running (sentinels, cluster nodes, one of the pair) are stopped first, so that none
+    keeps the old ones. The note that says so."""
+    first = strangers[0]
+    who = holder(first.port)
+    master, replica = free_ports(2, avoid=(s.master_port, s.replica_port))
+    for pid in processes.lab_servers(s.home):  # every server of this state directory: they know the old passwords
+        processes.stop(pid)
+    credentials.rotate(s.home)
+    settings.remember_ports(s.home, master, replica)
+    return [f"Port {first.port} (the {first.role}'s) is held by {who}, so the lab moved to free ports {master} and "
+            f"{replica} (remembered: every later command uses them; `./workbook env` and `status` show them), with "
+            "new passwords; its data came along. Sentinels and cluster nodes, if any ran, start again with "
+            f"{fix.command('up --sentinel')} and {fix.command('cluster up')}."]  # fmt: skip
+
+
 def _running_here(s: settings.Settings) -> bool:
     """Both of the pair's servers answer on the settings' ports, as this lab's."""
     return all(probe(node, s).up for node in pair_nodes(s).values())
@@ -146,6 +165,12 @@ def up(ports: str | None = None) -> StatusRows:
         started: list[Node] = []
         try:
             found = {role: probe(node, s) for role, node in lab_nodes.items()}
+            strangers = [node for role, node in lab_nodes.items() if found[role].state == FOREIGN]
+            if strangers and not s.ports_from_environment:  # a shared host: the lab's ports are someone else's
+                notes += _move_away(s, strangers)
+                s = settings.load()
+                creds, lab_nodes = credentials.load(s.home), pair_nodes(s)
+                found = {role: probe(node, s) for role, node in lab_nodes.items()}
             for role, node in lab_nodes.items():
                 if found[role].state == HUNG:
                     raise LabError(hung_sentence(node))

@@ -71,6 +71,8 @@ class Settings:
     chromium: str = "/usr/bin/chromium"
     in_report: bool = False
     host: str = HOST
+    ports_from_environment: bool = False  # LAB_MASTER_PORT / LAB_REPLICA_PORT given: the lab never moves them
+    app_port_from_environment: bool = False
 
     @property
     def is_external(self) -> bool:
@@ -226,6 +228,8 @@ def load() -> Settings:
         key_prefix=key_prefix(),
         chromium=env("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium",
         in_report=bool(env("LAB_REPORT")),
+        ports_from_environment=bool(env("LAB_MASTER_PORT") or env("LAB_REPLICA_PORT")),
+        app_port_from_environment=bool(env("LAB_APP_PORT")),
     )
 
 
