@@ -132,7 +132,10 @@ def test_a_class_on_one_host(shared_env, bundle, students):
         assert ["6380", "6381"] in chosen.values()
         first, home = next(iter(students.items()))
         notebooks = home / "redis-cache-workbook" / "notebooks"
-        kernel = _as(first, home, f"{shared_env}/bin/python -c '{HUB_KERNEL.format(notebooks=notebooks)}'", shared_env)
+        script = home / "hub_kernel.py"
+        script.write_text(HUB_KERNEL.format(notebooks=notebooks))
+        shutil.chown(script, first)
+        kernel = _as(first, home, f"{shared_env}/bin/python {script}", shared_env)
         assert "UP up up" in kernel.stdout and str(home / "redis-cache-workbook" / "lab") in kernel.stdout, (
             kernel.stdout + kernel.stderr
         )
@@ -155,3 +158,147 @@ def test_a_shared_environment_from_a_private_python_is_one_sentence(tmp_path):
     assert done.returncode == 1 and "which other users cannot run" in done.stderr, done.stderr
     assert "/usr/bin/python3 ./workbook setup" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "shared").exists()
+
+
+HUB_CONFIG = """
+c = get_config()  # noqa: F821
+load_subconfig({example!r})  # noqa: F821 - the README's example, as an admin uses it; then what a test changes
+c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
+c.JupyterHub.hub_port = {hub_port}
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
+c.ConfigurableHTTPProxy.pid_file = {folder!r} + "/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///" + {folder!r} + "/hub.sqlite"
+c.JupyterHub.cookie_secret_file = {folder!r} + "/cookie_secret"
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = {password!r}
+c.Authenticator.allowed_users = set({users!r})
+c.Spawner.cmd = [{venv!r} + "/bin/redis-workbook-singleuser"]
+c.Spawner.environment.update({{"PATH": {venv!r} + "/bin:/usr/local/bin:/usr/bin:/bin", "WORKBOOK_VENV": {venv!r},
+                              "WORKBOOK_SOURCE": {bundle!r}}})
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 180
+c.JupyterHub.services = [{{"name": "grader", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{"name": "grader", "services": ["grader"],
+                             "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"]}}]
+"""
+
+
+def _proxy_command() -> str | None:
+    found = shutil.which("configurable-http-proxy")
+    return found or next((str(p) for p in Path("/usr/lib/node_modules").glob("configurable-http-proxy/bin/*")), None)
+
+
+def _api(url: str, token: str, method: str = "GET", body: bytes | None = None, timeout: float = 30):
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method=method, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode()
+            return response.status, (json.loads(text) if text.strip().startswith(("{", "[")) else text)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+async def _execute(ws_url: str, token: str, code: str, timeout: float = 120) -> str:
+    """Run `code` in a kernel over the Jupyter server's websocket (as JupyterLab does); what it printed."""
+    import asyncio
+    import json
+    import uuid
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    socket = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+    msg_id = uuid.uuid4().hex
+    socket.write_message(json.dumps({
+        "header": {"msg_id": msg_id, "username": "grader", "session": uuid.uuid4().hex, "msg_type": "execute_request",
+                   "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                    "allow_stdin": False, "stop_on_error": True},
+    }))  # fmt: skip
+    printed = []
+    deadline = asyncio.get_event_loop().time() + timeout
+    while asyncio.get_event_loop().time() < deadline:
+        raw = await asyncio.wait_for(socket.read_message(), timeout)
+        message = json.loads(raw)
+        if message.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream":
+            printed.append(message["content"]["text"])
+        if message["msg_type"] == "error":
+            printed.append(f"{message['content']['ename']}: {message['content']['evalue']}")
+        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            break
+    socket.close()
+    return "".join(printed)
+
+
+def test_a_real_jupyterhub_spawns_a_student_whose_kernel_imports_lab(shared_env, bundle, students, tmp_path):
+    """JupyterHub itself (LocalProcessSpawner, configurable-http-proxy, the README's example config): a student's
+    server starts from the shared environment and clones the workbook; a kernel imports `lab` and starts the
+    student's lab; the cache form answers at /user/<name>/cache-form/ for them, and not for a classmate."""
+    import asyncio
+    import json
+
+    proxy = _proxy_command()
+    need(proxy is not None, "configurable-http-proxy (npm install -g configurable-http-proxy)")
+    (first, first_home), (second, _) = list(students.items())
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    port, hub_port, api_port = ports.free_ports(3)
+    token, password = secrets.token_hex(16), secrets.token_urlsafe(12)
+    config = folder / "jupyterhub_config.py"
+    config.write_text(HUB_CONFIG.format(example=str(REPO / "hub" / "jupyterhub_config.py"), port=port,
+                                        hub_port=hub_port, proxy=proxy, api_port=api_port, folder=str(folder),
+                                        password=password, users=[first, second], venv=str(shared_env),
+                                        bundle=str(bundle), token=token))  # fmt: skip
+    log = open(folder / "hub.log", "w")
+    hub = subprocess.Popen([f"{shared_env}/bin/jupyterhub", "-f", str(config)], cwd=folder, stdout=log,
+                           stderr=subprocess.STDOUT, env={"PATH": f"{shared_env}/bin:/usr/local/bin:/usr/bin:/bin"},
+                           start_new_session=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and _api(f"{base}/hub/api/", token)[0] != 200:
+            assert hub.poll() is None, (folder / "hub.log").read_text()[-3000:]
+            time.sleep(0.5)
+        for name in (first, second):
+            assert _api(f"{base}/hub/api/users/{name}", token, "POST", b"{}")[0] in (201, 409)
+        assert _api(f"{base}/hub/api/users/{first}/server", token, "POST", b"{}")[0] in (201, 202)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            status, user = _api(f"{base}/hub/api/users/{first}", token)
+            if status == 200 and user.get("servers", {}).get("", {}).get("ready"):
+                break
+            time.sleep(1)
+        else:
+            pytest.fail("the student's server did not start: " + (folder / "hub.log").read_text()[-3000:])
+        assert (first_home / "redis-cache-workbook" / "workbook").exists(), "it cloned the workbook for them"
+        assert stat.S_IMODE((first_home / "redis-cache-workbook").stat().st_mode) == 0o700
+        status, kernel = _api(
+            f"{base}/user/{first}/api/kernels", token, "POST", json.dumps({"name": "python3"}).encode()
+        )
+        assert status == 201, kernel
+        code = "import lab; rows = lab.up(); print('UP', rows[0].state, rows[1].link_status, lab.__file__)"
+        printed = asyncio.run(_execute(f"ws://127.0.0.1:{port}/user/{first}/api/kernels/{kernel['id']}/channels",
+                                       token, code))  # fmt: skip
+        assert f"UP up up {first_home}/redis-cache-workbook/lab" in printed, printed
+        status, page = _api(f"{base}/user/{first}/cache-form/", token, timeout=180)
+        assert status == 200 and "cache-aside" in page, (status, str(page)[:500])
+        _, other = _api(
+            f"{base}/hub/api/users/{second}/tokens", token, "POST", json.dumps({"expires_in": 600}).encode()
+        )
+        status, _ = _api(f"{base}/user/{first}/cache-form/", other["token"])
+        assert status in (403, 404), status  # a classmate's token opens nothing of theirs
+    finally:
+        os.killpg(hub.pid, 15)
+        try:
+            hub.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(hub.pid, 9)
+        log.close()
+        _as(first, first_home, "cd redis-cache-workbook && ./workbook down", shared_env, timeout=120)
