@@ -84,7 +84,7 @@ def server_proxy_config(python: str) -> dict:
             "servers": {
                 "cache-form": {
                     "command": [python, "-m", "lab", "app", "--port", "{port}", "--base-url", "{base_url}cache-form/"],
-                    "absolute_url": True,
+                    "absolute_url": False,  # the proxy strips /user/<name>/cache-form: Voilà serves at /
                     "timeout": 120,
                     "launcher_entry": {"enabled": True, "title": "Cache form (Voilà)"},
                 }

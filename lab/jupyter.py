@@ -131,7 +131,9 @@ def app(port_text: str | None = None, base_url: str = "/") -> int:
         "--no-browser",
         "--Voila.ip=127.0.0.1",
         "--show_tracebacks=False",
+        # behind a hub's proxy, which strips its prefix: routes at /, links and the kernel's socket under it
         f"--Voila.base_url={base_url if base_url.endswith('/') else base_url + '/'}",
+        "--Voila.server_url=/",
     ]
     print(f"The cache form app: http://127.0.0.1:{port}{base_url}   (Ctrl+C stops it)", flush=True)
     try:

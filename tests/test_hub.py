@@ -200,6 +200,8 @@ def _api(url: str, token: str, method: str = "GET", body: bytes | None = None, t
             return response.status, (json.loads(text) if text.strip().startswith(("{", "[")) else text)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:  # not listening yet
+        return 0, str(exc)
 
 
 async def _execute(ws_url: str, token: str, code: str, timeout: float = 120) -> str:
