@@ -99,14 +99,19 @@ def install() -> list[Path]:
         raise LabError("`setup --hub` installs into a shared environment: run it as "
                        "`WORKBOOK_VENV=/opt/redis-workbook ./workbook setup --hub`.")  # fmt: skip
     packages = Path(next(p for p in site.getsitepackages() if p.startswith(sys.prefix)))
-    config = Path(sys.prefix, "etc", "jupyter", "jupyter_server_config.d")
+    config = Path(sys.prefix, "etc", "jupyter")  # (a `.d` folder only enables extensions: settings go here)
     written = []
     try:
         (packages / f"{LOCATOR}.py").write_text(LOCATOR_SOURCE.replace("{clone}", CLONE_NAME))
         (packages / f"{LOCATOR}.pth").write_text(f"import {LOCATOR}\n")
         config.mkdir(parents=True, exist_ok=True)
-        proxy = config / "redis-workbook.json"
-        proxy.write_text(json.dumps(server_proxy_config(str(Path(sys.prefix, "bin", "python"))), indent=2) + "\n")
+        proxy = config / "jupyter_server_config.json"
+        try:
+            settings = json.loads(proxy.read_text())  # the environment's own settings, if it has any: kept
+        except (OSError, ValueError):
+            settings = {}
+        settings.update(server_proxy_config(str(Path(sys.prefix, "bin", "python"))))
+        proxy.write_text(json.dumps(settings, indent=2) + "\n")
         starter = Path(sys.prefix, "bin", "redis-workbook-singleuser")
         starter.write_text(SINGLEUSER.format(clone=CLONE_NAME, source=SOURCE, prefix=sys.prefix))
     except OSError as exc:
