@@ -99,7 +99,7 @@ def cmd_doctor(args) -> int:
     checks = run()
     for check in checks:
         print(check.line())
-    return 0 if all(c.ok for c in checks) else 1
+    return 0 if all(c.ok or c.advice for c in checks) else 1
 
 
 def cmd_report(args) -> int:

@@ -26,12 +26,17 @@ class Check:
     ok: bool
     detail: str = ""
     hint: str = ""
+    advice: bool = False  # a doctor's warning: said, with its fix, but it fails nothing
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ok", bool(self.ok))  # numpy's True is no JSON: a plain bool travels anywhere
 
+    @property
+    def status(self) -> str:
+        return "pass" if self.ok else "warn" if self.advice else "fail"
+
     def line(self) -> str:
-        text = f"{MARKS[self.ok]} {self.name}"
+        text = f"{marks.plain(self.status)} {self.name}"
         if self.detail:
             text += f" — {self.detail}"
         if not self.ok and self.hint:
@@ -39,14 +44,14 @@ class Check:
         return text
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        status = "pass" if self.ok else "fail"
+        status = self.status
         hint = f"<br><small>fix: <code>{html.escape(self.hint)}</code></small>" if not self.ok and self.hint else ""
         detail = f" — {html.escape(self.detail)}" if self.detail else ""
         return {
             "text/plain": self.line(),
             "text/html": f'<div class="lab-check">{marks.badge(status)} <b style="color:{marks.colour(status)}">'
             f"{html.escape(self.name)}</b>{detail}{hint}</div>",
-            MIME: asdict(self),
+            MIME: {k: v for k, v in asdict(self).items() if k != "advice"},
         }
 
 

@@ -112,7 +112,7 @@ def _clone() -> list[Check]:
     open_to_others = readable_by_others(settings.REPO_ROOT)
     detail = (f"{settings.REPO_ROOT} can be read by other users here (e.g. {people[0]}): your notebooks hold your "
               "answers" if open_to_others else f"{settings.REPO_ROOT} is yours alone")  # fmt: skip
-    return [Check("Your answers private", not open_to_others, detail, f"chmod 700 {settings.REPO_ROOT}")]
+    return [Check("Your answers private", not open_to_others, detail, f"chmod 700 {settings.REPO_ROOT}", advice=True)]
 
 
 def _privacy(s: settings.Settings) -> Check:

@@ -57,7 +57,7 @@ def align_language_info(folder: Path = settings.NOTEBOOKS_DIR) -> list[Path]:
 
 def _with_this_clone() -> dict[str, str]:
     """The environment for JupyterLab or Voilà and their kernels: this clone's `lab` first on the path (as
-    `./workbook` gives it; a hub's server proxy starts `python -m lab app` without the bootstrap)."""
+    `./workbook` gives it; a hub's server proxy starts the app without the bootstrap)."""
     path = os.pathsep.join(p for p in (str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path}
 

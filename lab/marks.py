@@ -14,6 +14,7 @@ LOOK = {
     "todo": ("to do", "#57606a", "⬜"),
     "skipped": ("skipped", "#57606a", "⏭️"),
     "note": ("note", "#0969da", "ℹ️"),
+    "warn": ("warning", "#9a6700", "⚠️"),
 }
 
 

@@ -96,7 +96,9 @@ finally:
 
 
 def test_a_class_on_one_host(shared_env, bundle, students):
-    need(not ports.port_taken(6380) and not ports.port_taken(6381), "the default ports 6380/6381 free")
+    held = [f"{p} ({subprocess.run(['ss', '-ltnp', f'sport = :{p}'], capture_output=True, text=True).stdout.strip()})"
+            for p in (6380, 6381) if ports.port_taken(p)]  # fmt: skip
+    need(not held, f"the default ports 6380/6381 free (held: {held})")
     for name, home in students.items():
         cloned = _as(name, home, f"git clone --quiet {bundle} redis-cache-workbook", shared_env)
         assert cloned.returncode == 0, cloned.stderr
