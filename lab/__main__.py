@@ -137,12 +137,20 @@ def cmd_fetch(args) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        value = result.value if result.found else "(not found in the database)"
+        value = _printable(result.value) if result.found else "(not found in the database)"
         ttl = f"TTL {result.ttl:.0f} s" if result.ttl else "not cached"
         print(
             f"{result.key} = {value}\n  source {result.source} · {result.elapsed_ms:.1f} ms · {ttl} · cache {result.cache_state}"
         )
     return 0
+
+
+def _printable(text: str) -> str:
+    """A value for the terminal: its control characters shown, not obeyed (an escape sequence in a cached value
+    would retitle or clear the student's terminal)."""
+    import unicodedata
+
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def cmd_bench(args) -> int:

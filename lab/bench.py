@@ -219,7 +219,8 @@ def run(config: BenchConfig | None = None) -> dict:
     config = config or BenchConfig()
     config.check()
     if not servers.is_up():
-        raise LabError(f"The lab is not running; start it with {fix.command('up')}.")
+        problems = [note.removeprefix("❌ ") for note in servers.status().notes if note.startswith("❌")]
+        raise LabError(problems[0] if problems else f"The lab is not running; start it with {fix.command('up')}.")
     start = time.perf_counter()
     hit = hits(config.hit_samples)
     overhead = miss_overhead(max(50, config.miss_samples * 5))

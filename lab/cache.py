@@ -35,8 +35,10 @@ def _why_unavailable(cause: Exception) -> str:
 
     if isinstance(cause, redis.TimeoutError):
         return "Redis does not answer (hung or busy: stopped, or running a long script)"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the cached value is not UTF-8 text (written by something other than this lookup)"
     if isinstance(cause, redis.ConnectionError) and not isinstance(cause, redis.BusyLoadingError):
-        return "Redis is unreachable (not running?)"
+        return str(cause) if "no password" in str(cause) else "Redis is unreachable (not running?)"
     first = str(cause).split("\n")[0][:120]
     return f"Redis refused the cache's command ({type(cause).__name__}: {first})"
 
@@ -181,9 +183,11 @@ class CacheAside:
         start = time.perf_counter()
         try:
             value, pttl = self._read(self.keys.value(key))
+            if (value is not None and not isinstance(value, str)) or not isinstance(pttl, int):
+                raise redis.ResponseError("it answered something that is not a cached value")
         except redis.AuthenticationError:
             raise  # a refused login is the lab's set-up, not a passing fault: the caller explains it
-        except redis.RedisError as exc:  # down, hung, busy, loading, read-only, out of memory...
+        except (redis.RedisError, UnicodeDecodeError) as exc:  # down, hung, busy, out of memory, not UTF-8...
             return self._without_redis(key, start, exc)
         if value is not None:
             self.hits += 1

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
+import os
 import sys
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
 from .errors import LabError
 from .handin import embedded_summary
+from .private import write_private
 from .report_page import SUMMARY_VERSION
 from .sanitize import CSP_META
 
@@ -30,6 +34,7 @@ class Unreadable(Exception):
 
 
 STATUSES = {"pass", "fail", "todo", "skipped"}
+WORST = ["pass", "skipped", "todo", "fail"]  # a later one wins when a hand-in holds a row twice
 TEXT_FIELDS = ("author", "mode", "created")  # each a string, if present
 ENTRY_FIELDS = ("chapter", "name", "status")  # each checkpoint's: strings, the status from STATUSES
 
@@ -80,8 +85,13 @@ def _read_bounded(path: Path) -> str:
         raise Unreadable(f"{path}: not a text file (a binary?); skipped") from None
 
 
+MAX_ENTRIES = 2_000  # checkpoints and exercises of one hand-in: a real one has about sixty
+
+
 def _shape_problem(data: dict) -> str | None:
     """What is wrong with a summary's shape, in a few words, or None."""
+    if len(data["checkpoints"]) > MAX_ENTRIES:
+        return f"{len(data['checkpoints'])} checkpoints, where a hand-in has about sixty"
     for name in TEXT_FIELDS:
         if name in data and not isinstance(data[name], str):
             return f"its {name!r} is not text"
@@ -101,10 +111,11 @@ def _column(entry: dict) -> str:
 
 
 def _inert(value: object) -> object:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab, a return) gets a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A CSV cell a spreadsheet will not run: on one line, and text starting with = + - @ (or a tab) gets a quote."""
+    if not isinstance(value, str):
+        return value
+    value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def build(paths: list[str], out: str = "class") -> Path:
@@ -126,7 +137,10 @@ def build(paths: list[str], out: str = "class") -> Path:
     columns = list(dict.fromkeys(_column(e) for s in students for e in s["checkpoints"]))
     rows = []
     for s in students:
-        status = {_column(e): e.get("status", "?") for e in s["checkpoints"]}
+        status: dict[str, str] = {}
+        for e in s["checkpoints"]:  # a row given twice counts at its worst (a forged "pass" after a "fail")
+            column = _column(e)
+            status[column] = max(status.get(column, e["status"]), e["status"], key=WORST.index)
         counts = Counter(status.values())
         rows.append({"author": s.get("author", "?"), "mode": s.get("mode", "?"), "created": s.get("created", ""),
                      "source": s["source"], **{c: status.get(c, "") for c in columns},
@@ -135,12 +149,14 @@ def build(paths: list[str], out: str = "class") -> Path:
     folder = _out_folder(out)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / MARKER).write_text("written by ./workbook class\n")
-        with open(folder / "class.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=[_inert(k) for k in rows[0]])
-            writer.writeheader()
-            writer.writerows({_inert(k): _inert(v) for k, v in row.items()} for row in rows)
-        (folder / "index.html").write_text(_page(rows, columns, problems), encoding="utf-8")
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=[_inert(k) for k in rows[0]])
+        writer.writeheader()
+        writer.writerows({_inert(k): _inert(v) for k, v in row.items()} for row in rows)
+        # each file new, then renamed over the old name: a link planted there is replaced, never followed
+        for name, text in ((MARKER, "written by ./workbook class\n"), ("class.csv", table.getvalue()),
+                           ("index.html", _page(rows, columns, problems))):  # fmt: skip
+            write_private(folder / name, text)
     except OSError as exc:
         raise LabError(f"Cannot write the class view into {folder} ({exc.strerror}); choose another --out.") from None
     return folder
@@ -154,10 +170,15 @@ def _out_folder(out: str) -> Path:
     someone's files), never nothing."""
     if not str(out).strip():
         raise LabError("--out is empty; give the folder to write the class view into, e.g. --out class.")
-    folder = Path(out).expanduser().resolve()
+    folder = Path(out).expanduser().absolute()
+    if folder.is_symlink():
+        raise LabError(f"--out {folder} is a link; give a folder of your own (a link could point anywhere).")
+    folder = folder.resolve()
     if folder.exists() and not folder.is_dir():
         raise LabError(f"--out {folder} is a file; give a folder (it is created if missing).")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).exists():
+    if folder.is_dir() and folder.stat().st_uid != os.geteuid():
+        raise LabError(f"--out {folder} belongs to another user; give a folder of your own.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
         raise LabError(f"--out {folder} already holds files that `./workbook class` did not write; give an empty or "
                        "new folder: nothing there is overwritten.")  # fmt: skip
     return folder

@@ -68,8 +68,10 @@ def _options(user: str, s: settings.Settings, options: dict) -> dict:
 
 
 def _url_options(given: dict) -> dict:
-    """Options for an external endpoint (a longer connect timeout: it is a network hop away)."""
+    """Options for an external endpoint (a longer connect timeout: it is a network hop away; on loopback, its
+    listener must be this user's before the URL's password is sent)."""
     given = dict(given)
+    given.setdefault("redis_connect_func", Guard(None))
     given.setdefault("socket_connect_timeout", 3.0)
     given.setdefault("socket_timeout", 10.0)
     given.setdefault("decode_responses", True)
@@ -95,13 +97,13 @@ def client_as(username: str, password: str, role: str = "master", s: settings.Se
 
 
 def sentinel_at(port: int, s: settings.Settings | None = None, **options) -> redis.Redis:
-    """A client for one sentinel (they require the admin password)."""
+    """A client for one sentinel (they require the sentinels' own password)."""
     import redis
 
     s = s or settings.load()
     options = {"socket_connect_timeout": 0.5, "socket_timeout": 2.0, "decode_responses": True,
                "redis_connect_func": Guard(s.home), **options}  # fmt: skip
-    return redis.Redis(host=s.host, port=port, password=credentials.load(s.home).admin, retry=no_retry(),
+    return redis.Redis(host=s.host, port=port, password=credentials.load(s.home).sentinels, retry=no_retry(),
                        **lean_handshake(), **options)  # fmt: skip
 
 
@@ -113,7 +115,7 @@ def through_sentinels(sentinel_ports: list[int], master_name: str, user: str = "
     s = settings.load()
     sentinel = Sentinel(
         [(s.host, p) for p in sentinel_ports],
-        sentinel_kwargs={"password": credentials.load(s.home).admin, "socket_timeout": 0.5,
+        sentinel_kwargs={"password": credentials.load(s.home).sentinels, "socket_timeout": 0.5,
                          "socket_connect_timeout": 0.5, "redis_connect_func": Guard(s.home)},
         socket_timeout=options.pop("socket_timeout", 0.5),
         socket_connect_timeout=options.pop("socket_connect_timeout", 0.5),

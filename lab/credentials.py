@@ -12,6 +12,7 @@ Four Redis users exist on both servers:
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,61 +64,78 @@ class Credentials:
     admin: str
     app: str
     replication: str
-    sentinel: str
+    sentinel: str  # what the sentinels log in to the servers as (their ACL user)
+    sentinels: str  # what the sentinels ask of each other and of their clients: never the admin's password
 
     def __repr__(self) -> str:
-        return "Credentials(admin=***, app=***, replication=***, sentinel=***)"
+        return "Credentials(admin=***, app=***, replication=***, sentinel=***, sentinels=***)"
 
     def values(self) -> tuple[str, ...]:
-        return (self.admin, self.app, self.replication, self.sentinel)
+        return (self.admin, self.app, self.replication, self.sentinel, self.sentinels)
 
 
 def _new_password() -> str:
     return secrets.token_urlsafe(36)  # 48 characters, URL-safe: no quoting trouble in a conf file
 
 
-def load_or_create(home: Path) -> Credentials:
-    """Read the state directory's credentials, creating them (mode 0600) on first use; a password a newer
-    version of the lab needs is added to an older file."""
+FIELDS = ("admin", "app", "replication", "sentinel", "sentinels")
+PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,200}")  # what _new_password makes: nothing a conf file could misread
+
+
+def _read(home: Path) -> dict:
+    """The file's passwords, checked: each one the kind the lab makes (a space or a line break in one would
+    become a directive of the servers' runtime conf — `bind 0.0.0.0`)."""
     path = home / FILE
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        data = {}
-    except ValueError:
+        return {}
+    except (ValueError, UnicodeDecodeError):
         raise LabError(f"{path} is damaged; delete it and run {fix.command('down && up')}.") from None
     if not isinstance(data, dict):
         raise LabError(f"{path} is damaged; delete it and run {fix.command('down && up')}.")
-    fields = ("admin", "app", "replication", "sentinel")
-    wrong = [f for f in fields if f in data and not (isinstance(data[f], str) and data[f])]
+    wrong = [f for f in FIELDS if f in data and not (isinstance(data[f], str) and PASSWORD.fullmatch(data[f]))]
     if wrong:  # never replaced silently: running servers still use the passwords that were there
         raise LabError(
-            f"{path} is damaged (field {wrong[0]!r} is not a password). Restore it from a copy, or start afresh: "
-            f"{fix.command('down')} (it finds the servers without passwords), delete the file, {fix.command('up')}."
+            f"{path} is damaged (field {wrong[0]!r} is not a password the lab makes). Restore it from a copy, or start "
+            f"afresh: {fix.command('down')} (it finds the servers without passwords), delete the file, "
+            f"{fix.command('up')}."
         )
-    missing = [f for f in fields if f not in data]  # a password a newer lab needs: added, the others kept
+    return data
+
+
+def load_or_create(home: Path) -> Credentials:
+    """Read the state directory's credentials, creating them (mode 0600) on first use; a password a newer
+    version of the lab needs is added to an older file (only `up` does that: it then restarts what needs it)."""
+    data = _read(home)
+    missing = [f for f in FIELDS if f not in data]
     if missing:
         data.update({f: _new_password() for f in missing})
         private_dir(home)
-        write_private(path, json.dumps(data))
-    return Credentials(*(data[f] for f in fields))
+        write_private(home / FILE, json.dumps(data))
+    return Credentials(*(data[f] for f in FIELDS))
 
 
 def rotate(home: Path) -> Credentials:
     """New passwords for every user (the lab met a stranger on its port: whatever the old ones were, they are
     no longer used). Only while none of the lab's servers runs with the old ones."""
-    data = {f: _new_password() for f in ("admin", "app", "replication", "sentinel")}
+    data = {f: _new_password() for f in FIELDS}
     private_dir(home)
     write_private(home / FILE, json.dumps(data))
     return Credentials(*data.values())
 
 
 def load(home: Path) -> Credentials:
-    """Read the credentials; a LabError if the lab was never started here."""
-    path = home / FILE
-    if not path.exists():
+    """Read the credentials (never writing them: a reading command changes nothing); a LabError if the lab was
+    never started here, or by a version whose file lacks a password today's needs."""
+    data = _read(home)
+    if not data:
         raise LabError(f"The lab has not been started in {home} yet; start it with {fix.command('up')}.")
-    return load_or_create(home)
+    missing = [f for f in FIELDS if f not in data]
+    if missing:
+        raise LabError(f"The lab in {home} was started by an older version of the workbook; {fix.command('up')} "
+                       "brings it up to date.")  # fmt: skip
+    return Credentials(*(data[f] for f in FIELDS))
 
 
 def acl_lines(creds: Credentials) -> list[str]:

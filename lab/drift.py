@@ -56,8 +56,9 @@ def restore(client, role: str) -> list[str]:
 
 def users_drifted(client, creds: credentials.Credentials) -> list[str]:
     """The lab's ACL users whose rules differ from the lab's (compared the way Redis itself normalises them: a
-    probe user made with the lab's rules, read back beside the real one)."""
-    changed = []
+    probe user made with the lab's rules, read back beside the real one), and any user that is not the lab's."""
+    ours = {line.split()[1] for line in credentials.acl_lines(creds)}
+    changed = [f"{name} (not the lab's)" for name in client.acl_users() if name not in ours]
     for line in credentials.acl_lines(creds):
         words = line.split()
         name, rules = words[1], words[2:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,7 +114,7 @@ def scratch_servers(count: int, replicated: bool = False) -> Iterator[list]:
 def _scratch_client(port: int, password: str, s: settings.Settings, **options):
     import redis
 
-    options = {"socket_timeout": 5, "decode_responses": True, "retry": clients.no_retry(),
+    options = {"socket_timeout": 2, "decode_responses": True, "retry": clients.no_retry(),
                "redis_connect_func": Guard(s.home), **clients.lean_handshake(), **options}  # fmt: skip
     return redis.Redis(host=s.host, port=port, password=password, **options)
 
@@ -174,14 +175,56 @@ def byte_lag(c: Checker) -> None:
 
 
 def wait_for_replica(c: Checker) -> None:
+    """MONITOR on the master sees the order of the answer's commands: the write, then WAIT (a WAIT before the
+    write returns at once and waits for nothing)."""
     with scratch_servers(2, replicated=True) as (master, replica):
         master.config_resetstat()
+        seen: list[list[str]] = []
+        watcher = _monitor(master, seen)
         acknowledged = c.run(master, "answer", "42", returns=whole_number)
-        waits = int(master.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
+        time.sleep(0.05)
+        watcher.stop()
+        order = [words[0].upper() for words in seen if words and words[0].upper() in ("SET", "WAIT")]
         c.part(master.get("answer") == "42", "the value is written on the master")
-        c.part(waits >= 1, f"WAIT was called after the write ({plural(waits, 'call')})")
+        c.part("WAIT" in order, f"WAIT was called ({plural(order.count('WAIT'), 'call')})")
+        c.part(order.index("WAIT") > order.index("SET") if "SET" in order and "WAIT" in order else False,
+               f"WAIT came after the write (the master saw: {' then '.join(order) or 'neither'})")  # fmt: skip
         c.part(acknowledged == 1, f"it returns how many replicas acknowledged: 1 (your answer: {acknowledged!r})")
         c.part(replica.get("answer") == "42", "the replica has the value as soon as the function returns")
+
+
+class _Watcher:
+    """A MONITOR connection read in a thread until stopped: the commands a server received, in order."""
+
+    def __init__(self, server, seen: list):
+        self.monitor = server.monitor()
+        self.monitor.__enter__()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(seen,), daemon=True)
+        self.thread.start()
+
+    def _read(self, seen: list) -> None:
+        import redis
+
+        try:
+            while not self.done.is_set():
+                seen.append(self.monitor.next_command()["command"].split())
+        except (redis.RedisError, OSError, ValueError, AttributeError):
+            pass  # stopped: the connection was closed under it
+
+    def stop(self) -> None:
+        self.done.set()
+        try:
+            self.monitor.connection.disconnect()
+        except Exception:  # noqa: BLE001 - it is closing anyway
+            pass
+        self.thread.join(2)
+
+
+def _monitor(server, seen: list) -> _Watcher:
+    watcher = _Watcher(server, seen)
+    time.sleep(0.05)  # MONITOR is on before the answer runs
+    return watcher
 
 
 def lookup(c: Checker) -> None:

@@ -165,18 +165,31 @@ def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
+def verify_owner(port: int) -> None:
+    """Nothing, if what listens on loopback `port` is this user's (an endpoint the student runs themselves); a
+    StrangerError naming the other user otherwise."""
+    if not PROC_NET[0].exists():
+        return
+    sockets, anything = _listening(port)
+    others = sorted({_owner_name(uid) for uid, _ in sockets if uid != os.geteuid()})
+    if anything and others:
+        raise StrangerError(f"Port {port} is held by a program of another user ({', '.join(others)}), not by the "
+                            "Redis you gave as the endpoint: the lab sent it no password.")  # fmt: skip
+
+
 class Guard:
     """redis-py's `redis_connect_func` for the lab's clients: once the socket is connected and before anything is
-    sent on it (AUTH, HELLO), check who listens; then the usual handshake."""
+    sent on it (AUTH, HELLO), check who listens; then the usual handshake. `home` None: an endpoint's client on
+    loopback, which must only be this user's."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path | None):
         self.home = home
 
     def check(self, connection) -> None:
         host, port = str(getattr(connection, "host", "")), getattr(connection, "port", 0)
         if is_loopback(host):
             try:
-                verify(int(port), self.home)
+                verify(int(port), self.home) if self.home is not None else verify_owner(int(port))
             except StrangerError as exc:
                 raise _stranger_connection_error(str(exc)) from None
 

@@ -205,7 +205,7 @@ class NodeGroup:
         return False
 
     def launch(self, node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
-        if ports.port_taken(node.port):
+        if ports.port_taken(node.port) and pid_of(node) is None:  # (our own node there is restarted by launch)
             raise LabError(
                 f"Port {node.port}, {self.what}'s, is held by {holder(node.port)}; free it or set {self.variable}."
             )

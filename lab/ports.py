@@ -18,12 +18,20 @@ from .private import write_private
 
 
 def port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """Whether something listens on `port` on loopback — IPv4's, or IPv6's where the machine has it (the lab's
+    servers bind both, so a program on either one is in the way)."""
+    for family, address in ((socket.AF_INET, settings.HOST), (socket.AF_INET6, "::1")):
         try:
-            sock.bind((settings.HOST, port))
-        except OSError as exc:
-            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 on this machine
+        with sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((address, port))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    return True
     return False
 
 
@@ -62,6 +70,19 @@ def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[i
     raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
 
 
+def _remembered_group(path: Path, count: int, plus: int) -> list[int] | None:
+    """A group's remembered ports, if the file holds `count` different ports in range (else it is damaged and
+    forgotten: new ones are chosen)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if (isinstance(data, list) and len(data) == count and all(type(p) is int for p in data)
+            and len(set(data)) == count and all(1024 <= p <= 65535 - plus for p in data)):  # fmt: skip
+        return data
+    return None
+
+
 def port_group(
     given: tuple[int, ...] | None, count: int, remembered: str, plus: int = 0, choose: bool = True
 ) -> list[int]:
@@ -73,10 +94,9 @@ def port_group(
         return list(given)
     s = settings.load()
     path = s.path(remembered)
-    try:
-        return [int(p) for p in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
-        pass
+    found = _remembered_group(path, count, plus)
+    if found:
+        return found
     if not choose:
         return []
     found = free_ports(count, plus=plus, avoid=(s.master_port, s.replica_port))
@@ -95,8 +115,9 @@ def held_by_stranger(given: tuple[int, ...] | None, remembered: str, what: str) 
         return None
     s = settings.load()
     try:
-        known = [int(p) for p in json.loads(s.path(remembered).read_text())]
-    except (OSError, ValueError, TypeError):
+        data = json.loads(s.path(remembered).read_text())
+        known = [p for p in data if type(p) is int and 1024 <= p <= 65535] if isinstance(data, list) else []
+    except (OSError, ValueError):
         return None
     for port in known:
         if not port_taken(port):

@@ -56,8 +56,15 @@ def is_redis(pid: int) -> bool:
 
 
 def is_lab_server(pid: int | None, conf: Path) -> bool:
-    """True if `pid` is a live redis-server started from the runtime configuration `conf`."""
-    return pid is not None and alive(pid) and is_redis(pid) and str(conf) in command_line(pid)
+    """True if `pid` is a live redis-server of this user started from the runtime configuration `conf`."""
+    return pid is not None and alive(pid) and _owned(pid) and is_redis(pid) and str(conf) in command_line(pid)
+
+
+def _owned(pid: int) -> bool:
+    try:
+        return (PROC / str(pid)).stat().st_uid == os.geteuid()
+    except OSError:
+        return not PROC.is_dir()  # (no /proc: macOS; `ps` below cannot tell, and the conf path must match)
 
 
 def lab_servers(home: Path) -> dict[int, str]:
@@ -76,7 +83,11 @@ def lab_servers(home: Path) -> dict[int, str]:
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        if marker in line and ".runtime.conf" in line and alive(pid) and is_redis(pid):
+        try:
+            mine = entry.stat().st_uid == os.geteuid()  # (root too: another user's process is never the lab's)
+        except OSError:
+            continue
+        if mine and marker in line and ".runtime.conf" in line and alive(pid) and is_redis(pid):
             found[pid] = (line.strip(), parent)
     return {pid: line for pid, (line, parent) in found.items() if parent not in found}
 

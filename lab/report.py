@@ -9,6 +9,7 @@ temporary folder and moved into place at the end: an interrupted run never leave
 from __future__ import annotations
 
 import ast
+import html
 import json
 import os
 import shutil
@@ -152,7 +153,14 @@ def _execute(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except (OSError, ValueError, nbformat.ValidationError) as exc:  # a merge conflict, a hand-edited file
+        result = ChapterResult(path.stem, error=f"{path.name} is not a notebook Jupyter can read "
+                               f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); `git checkout {path.name}` "
+                               "in notebooks/ restores it (your changes to it are lost), or fix it in an editor")  # fmt: skip
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(html.escape(result.error))]), result
     inject_parameters(nb, values)
     if solutions:
         fill_solutions(nb)
@@ -285,6 +293,7 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
                 following = kernels.start() if number < len(paths) else None
                 kernels.stop(km, now=True)
             _static_widgets(nb)
+            sanitize.outputs(nb)
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem},
                                                                  "lab_csp": sanitize.CSP})  # fmt: skip
             executed.append((path.stem, body))

@@ -59,15 +59,16 @@ def run(fn: Callable, args: tuple, limit: float, convert: Callable[[object], obj
     os.close(out_w)
     try:
         payload, printed, dropped = _collect(pid, result_r, out_r, limit)
-    finally:
+    finally:  # whatever happened (an answer done, a Ctrl-C in the kernel): nothing of the answer outlives the check
+        _kill(pid)
         os.close(result_r)
         os.close(out_r)
+    status = _exits.pop(pid, None)
     printed_text = printed.decode(errors="replace")
     if dropped:
         printed_text += f"\n… (output cut: {(len(printed) + dropped) // 1024} KB printed, the first 8 KB shown)"
     if payload is None:
-        raise Failed(_why_no_result(pid, limit))
-    _exits.pop(pid, None)
+        raise Failed(_why_no_result(status, limit))
     if "todo" in payload:
         raise Todo
     if "error" in payload:
@@ -113,12 +114,16 @@ def _child(fn, args, convert, result_w: int, out_w: int) -> None:
 
 
 def _limit_memory() -> None:
+    """The answer's memory (MEMORY_MB beyond the kernel's), and no new process or thread of its own (an answer
+    needs neither; one started with setsid would leave the answer's process group). Root is not bound by the
+    second: its forks die with the group, at the end."""
     try:
         import resource
 
         used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         cap = used + MEMORY_MB * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     except (OSError, ValueError, ImportError):
         pass  # (macOS: no /proc, RLIMIT_AS not enforced) the deadline still holds
 
@@ -170,12 +175,14 @@ def _collect(pid: int, result_r: int, out_r: int, limit: float) -> tuple[dict | 
 
 
 def _kill(pid: int) -> None:
+    """SIGKILL the answer's process group (what it forked too) and reap the answer."""
     for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
             target()
         except (ProcessLookupError, PermissionError):
             pass
-    _reap(pid, time.monotonic() + 5)
+    if pid not in _exits:
+        _reap(pid, time.monotonic() + 5)
 
 
 _exits: dict[int, int] = {}  # pid → its wait status, for the sentence
@@ -186,16 +193,19 @@ def _reap(pid: int, until: float) -> None:
         try:
             done, status = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
+            _exits.setdefault(pid, 0)
             return
         if done:
             _exits[pid] = status
             return
         time.sleep(0.005)
-    _kill(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
-def _why_no_result(pid: int, limit: float) -> str:
-    status = _exits.pop(pid, None)
+def _why_no_result(status: int | None, limit: float) -> str:
     if status is None or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
         return f"your code did not finish within {limit:.0f} s (a loop that never ends, or a wait?)"
     if os.WIFSIGNALED(status):

@@ -71,8 +71,19 @@ TAGS = [
     "figure",
     "figcaption",
 ]  # fmt: skip  (no <style>: a student's stylesheet could hide or cover the teacher's page)
+CLASSES = re.compile(r"^(lab-[\w-]+|dataframe|index_name|blank|level\d+|row_heading|col_heading|data|row\d+|col\d+)$")
+
+
+def _global_attribute(tag: str, name: str, value: str) -> bool:
+    """Any element's allowed attributes; a class only if it is the workbook's or pandas' own (a student's
+    `class="jp-Dialog"` would borrow JupyterLab's styles to cover the teacher's page)."""
+    if name == "class":
+        return all(CLASSES.match(word) for word in value.split())
+    return name in ("id", "style", "title", "lang", "dir")
+
+
 ATTRIBUTES = {
-    "*": ["class", "id", "style", "title", "lang", "dir"],
+    "*": _global_attribute,
     "a": ["href", "title", "name"],
     "img": lambda tag, name, value: (
         name in ("alt", "width", "height") or (name == "src" and value.startswith("data:image/"))
@@ -113,6 +124,33 @@ def clean_html(element: object) -> str:
         strip=False,  # a tag that is not allowed shows as text: the teacher sees what was tried
         strip_comments=True,
     )
+
+
+RENDERED_RAW = ("text/vnd.mermaid", "application/javascript")  # mime types nbconvert's template puts in unescaped
+IMAGE_SIZES = ("width", "height")
+
+
+def outputs(nb) -> None:
+    """Clean what the template does not: mime types it renders raw (a mermaid diagram's text, a script) become
+    plain text, and an image's metadata keeps only a sensible width and height (nbconvert writes them into the
+    tag unquoted: `width="1 style=…"` would style the page) — never a file name to load instead."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for mime in RENDERED_RAW:
+                if mime in data:
+                    text = data.pop(mime)
+                    data.setdefault("text/plain", text if isinstance(text, str) else "")
+            metadata = output.get("metadata", {})
+            metadata.pop("filenames", None)
+            for mime, values in list(metadata.items()):
+                if isinstance(values, dict):
+                    for size in IMAGE_SIZES:
+                        value = values.get(size)
+                        if value is not None and not (isinstance(value, int | float) and 0 < value <= 10_000):
+                            values.pop(size)
+                elif mime in IMAGE_SIZES and not (isinstance(values, int | float) and 0 < values <= 10_000):
+                    metadata.pop(mime)
 
 
 def json_for_html(data: object) -> str:

@@ -55,8 +55,10 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
         f"logfile {q(node.log_file)}",
         "daemonize yes",
         'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"',
-        f"requirepass {creds.admin}",
-        f"sentinel sentinel-pass {creds.admin}",
+        # the sentinels' own password (they send it to each other, and to a sentinel's port even while it is down:
+        # never the admin's, which opens the servers themselves)
+        f"requirepass {creds.sentinels}",
+        f"sentinel sentinel-pass {creds.sentinels}",
         f"sentinel monitor {MASTER_NAME} {s.host} {s.master_port} {QUORUM}",
         f"sentinel auth-user {MASTER_NAME} {credentials.SENTINEL_USER}",
         f"sentinel auth-pass {MASTER_NAME} {creds.sentinel}",

@@ -32,14 +32,20 @@ def _start(node: Node, s: settings.Settings, creds: credentials.Credentials, ser
     launch(node, text, server, lambda **kw: client(node.role, s=s, **kw))
 
 
-def restore_users(c, creds: credentials.Credentials) -> None:
+def restore_users(c, creds: credentials.Credentials) -> list[str]:
     """Apply the lab's ACL users to a running server again (a server started by an older lab, or an
-    interrupted experiment that disabled one), and switch active expiry back on."""
+    interrupted experiment that disabled one), remove any other user (an exercise's, left by a killed kernel;
+    one a stranger added), and switch active expiry back on; the users removed."""
+    ours = {line.split()[1] for line in credentials.acl_lines(creds)}
+    strays = [name for name in c.acl_users() if name not in ours]
     pipe = c.pipeline(transaction=False)
     for line in credentials.acl_lines(creds):
         pipe.execute_command("ACL", "SETUSER", *line.split()[1:])
+    if strays:
+        pipe.execute_command("ACL", "DELUSER", *strays)
     pipe.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
     pipe.execute(raise_on_error=False)
+    return strays
 
 
 def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> list[str]:
@@ -48,7 +54,7 @@ def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> li
     restored = []
     for role in ROLES:
         with client(role, s=s) as c:
-            restore_users(c, creds)
+            restored += [f"the ACL user {name!r} on the {role} (removed)" for name in restore_users(c, creds)]
             restored += [f"{name} on the {role}" for name in drift.restore(c, role)]
     if not restored:
         return []

@@ -255,6 +255,15 @@ def _endpoint_url(url: str | None, where: str, fix: str | None = None) -> str | 
     except ValueError as exc:
         problem = str(exc).lower().rstrip(".")
     if problem is None:
+        try:  # the options redis-py reads from the query (?socket_timeout=…): what it would refuse, it refuses now
+            from redis.connection import parse_url
+
+            parse_url(url)
+        except ValueError as exc:
+            problem = str(exc).lower().rstrip(".")
+        except ImportError:
+            pass
+    if problem is None:
         return url
     from .urls import redact
 
@@ -271,8 +280,14 @@ def check_endpoint_url(url: str) -> str:
 
 
 def _read_line(path: Path) -> str | None:
+    """The first line of a small state file, or None (a file that is not a regular one — a pipe — is none)."""
+    import stat
+
     try:
-        return path.read_text().strip() or None
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(4096).strip() or None
     except OSError:
         return None
 

@@ -172,3 +172,50 @@ def test_scratch_servers_die_with_a_kernel_killed_mid_check(lab_home):
     while len(lab_processes(lab_home)) > 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(lab_processes(lab_home)) == 2, "a scratch server outlived the kernel that owned it"
+
+
+def _forks(r, db, key, ttl):
+    if os.fork() == 0:  # a child of the answer's own, that would outlive it
+        time.sleep(300)
+        os._exit(0)
+    return db.read(key)
+
+
+@one_shared_pair
+def test_what_an_answer_forked_dies_with_it(pair):
+    exercises.check("03.lookup", _forks, limit=LIMIT)
+    time.sleep(0.2)
+    assert _grandchildren() == [], "a process the answer forked outlived the check"
+
+
+@one_shared_pair
+def test_an_interrupted_check_leaves_no_answer_running(pair):
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            exercises.check("03.lookup", _python_loop, limit=30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    time.sleep(0.2)
+    assert _children() == [] and _grandchildren() == []
+
+
+def _grandchildren() -> list[int]:
+    """Processes whose parent is init (1) or gone, in this test's session, that run this Python: orphans."""
+    me = os.getsid(0)
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                exe = os.readlink(f"/proc/{entry}/exe")
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[3]) == me and fields[1] == "1" and "python" in exe:
+                found.append(int(entry))
+    return found

@@ -79,3 +79,22 @@ def test_relative_paths_are_from_the_folder_the_command_was_typed_in(tmp_path):
                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "view" / "class.csv").exists() and not (REPO / "view").exists()
+
+
+def test_links_planted_in_a_class_folder_are_replaced_never_followed(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({**GOOD, "author": "x\n* * * * * root touch /tmp/PWNED\n"}))
+    victim = tmp_path / "victim"
+    victim.write_text("the teacher's file")
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / ".workbook-class").write_text("x")
+    (planted / "index.html").symlink_to(victim)
+    (planted / "class.csv").symlink_to(tmp_path / "created-elsewhere")
+    result = run_lab("class", str(good), "--out", str(planted))
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text() == "the teacher's file" and not (tmp_path / "created-elsewhere").exists()
+    assert not (planted / "index.html").is_symlink() and "\n* * * * *" not in (planted / "class.csv").read_text()
+    link = tmp_path / "link-to-folder"
+    link.symlink_to(planted)
+    assert "is a link" in run_lab("class", str(good), "--out", str(link)).stderr

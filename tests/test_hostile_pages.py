@@ -24,6 +24,13 @@ HOSTILE_CELLS = [
     "display(HTML('<img src=\"https://example.invalid/beacon.png\">'))",
     "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
     "from lab.checks import checkpoint\ncheckpoint('fine', True, detail='<script>x</script> measured')",
+    # what nbconvert's template writes unescaped: a mermaid diagram's text, an image's width and height
+    "display({'text/vnd.mermaid': '</pre><meta http-equiv=refresh content=\"1;url=https://example.invalid\">'"
+    "'<h1>ALL PASSED</h1>'}, raw=True)",
+    "import base64\npng = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')\n"
+    "display({'image/png': png}, metadata={'image/png': {'width': '1 style=position:fixed;inset:0;z-index:9'}}, raw=True)",
+    # JupyterLab's own classes, borrowed to lay a fake verdict over the teacher's page
+    "display(HTML('<div class=\"jp-Dialog jp-mod-styled\">every chapter passed</div>'))",
 ]
 AUTHOR = f"<!--<script>{PWN}</script> Eve"
 
@@ -74,6 +81,9 @@ def test_hostile_outputs_are_shown_as_data_and_run_nothing(hostile_report):
         assert not [v for v in links if v.strip().lower().startswith(("javascript:", "http:", "https:", "//"))], name
         body = _elements(page.split("<body", 1)[1])
         assert not [t for t, _ in body if t in ("style", "iframe", "object", "embed", "script")], name
+        assert not [a for t, a in body if t == "meta"], name  # no refresh to elsewhere
+        assert not [a for _, a in body if "fixed" in a.get("style", "") or "style=" in a.get("width", "")], name
+        assert not [a for _, a in body if "jp-Dialog" in a.get("class", "")], name
     page = (hostile_report / "handin.html").read_text()
     assert "&lt;script&gt;" in page, "what was tried is visible to the teacher, as text"
     assert handin.embedded_summary(page)["author"] == AUTHOR  # the data survives, escaped

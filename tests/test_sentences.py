@@ -4,6 +4,7 @@ cell made up, settings a student changed by hand (and `up` puts back), absurd sa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -131,3 +132,50 @@ def test_settings_changed_by_hand_are_named_by_doctor_and_put_back_by_up(lab):
 def test_absurd_sample_counts_are_refused_with_the_range(lab_home):
     result = run_lab("bench", "--hit-samples", "1000000000000")
     assert result.returncode == 1 and "from 1 to 200 000" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_password_that_could_become_a_directive_is_refused(lab_home):
+    lab_home.mkdir(parents=True)
+    (lab_home / "credentials.json").write_text(json.dumps(
+        {"admin": "a" * 40, "app": "b" * 40, "replication": "c" * 40, "sentinel": "x\nbind 0.0.0.0\n#", "sentinels": "d" * 40}))  # fmt: skip
+    result = run_lab("up")
+    assert (
+        result.returncode == 1 and "not a password the lab makes" in result.stderr and "Traceback" not in result.stderr
+    )
+
+
+@pytest.mark.parametrize("content", ["[1e999]", "[99999, 7041, 7042]", "[7040, 7040, 7040]", '"junk"'])
+def test_damaged_remembered_group_ports_are_chosen_again(lab_home, content):
+    lab_home.mkdir(parents=True)
+    (lab_home / "sentinel-ports.json").write_text(content)
+    result = run_lab("status")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    from lab import sentinel
+
+    chosen = sentinel.ports()
+    assert len(set(chosen)) == 3 and all(1024 <= p <= 65535 for p in chosen)
+
+
+def test_an_endpoint_option_redis_py_would_refuse_is_refused_when_set(lab_home):
+    result = run_lab("endpoint", "set", "redis://127.0.0.1:7045/0?socket_timeout=abc")
+    assert result.returncode == 1 and "not a Redis URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_notebook_git_cannot_read_is_one_failed_chapter(tmp_path, lab_home, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "09_conflict.ipynb").write_text('<<<<<<< HEAD\n{"cells": []}\n=======\n{}\n>>>>>>> theirs\n')
+    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", folder)
+    out = tmp_path / "out"
+    assert report.build(quick=True, out=str(out)) == 1
+    assert "is not a notebook Jupyter can read" in (out / "index.html").read_text()
+
+
+@one_binary
+def test_a_cached_value_that_is_not_text_is_one_sentence(lab):
+    clients.client("master", decode_responses=False).set("cache:projet", b"\xff\xfe\x00bad")
+    result = run_lab("fetch", "projet")
+    assert result.returncode == 0 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+    clients.client("master").set("cache:projet", "\x1b]0;pwned\x07\x1b[2Jfake", ex=60)
+    shown = run_lab("fetch", "projet")
+    assert "\x1b" not in shown.stdout and "\\x1b" in shown.stdout  # shown, not obeyed by the terminal

@@ -172,3 +172,44 @@ def test_a_strangers_node_cannot_join_the_cluster(six, redis_server, tmp_path, c
         assert cluster.protection() is not None and port not in names and len(names) == 6
     else:
         assert names.get(port) == "stranger", names
+
+
+def test_a_sentinel_port_taken_after_a_crash_hears_no_admin_password(sentinels):
+    """One sentinel dies; the two others keep asking for it on its port. Whoever listens there gets the
+    sentinels' own password — never the admin's, which opens the servers."""
+    import socket
+    import threading
+
+    from lab import credentials, settings
+
+    from .conftest import lab_processes  # noqa: F401
+
+    victim = sentinel.nodes()[2]
+    os.kill(int(victim.pid_file.read_text()), 9)
+    time.sleep(0.3)
+    heard = []
+    listener = socket.create_server(("127.0.0.1", victim.port))
+    listener.settimeout(0.5)
+
+    def listen():
+        end = time.monotonic() + 4
+        while time.monotonic() < end:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.settimeout(1)
+            try:
+                heard.append(conn.recv(65536))
+            except OSError:
+                pass
+            conn.close()
+
+    worker = threading.Thread(target=listen)
+    worker.start()
+    worker.join()
+    listener.close()
+    creds = credentials.load(settings.load().home)
+    said = b"".join(heard)
+    assert said, "nobody asked for the dead sentinel: the test would prove nothing"
+    assert creds.admin.encode() not in said and creds.app.encode() not in said
