@@ -7,20 +7,14 @@ commands (REPLICAOF, CONFIG) run on scratch servers the check starts and stops, 
 
 from __future__ import annotations
 
-import functools
 import secrets
-import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import binaries, clients, credentials, ports, settings
+from . import clients
+from .exercise_places import CountingDB, exercise_user, monitor, scratch_servers
 from .exercise_runner import Checker, observation, observe, prediction
-from .listeners import Guard
-from .nodes import Node, launch
-from .runtime_conf import scratch_config
 from .sandbox import real_pair, text, text_or_none, whole_number
 from .text import gap, number, plural
 
@@ -35,102 +29,6 @@ class Spec:
     hint: str
     prediction: bool = False
     limit: float = 10.0
-
-
-# -- where the answers run ----------------------------------------------------------------------------
-
-
-class CountingDB:
-    """A database stand-in with `.read(key)` that counts its reads."""
-
-    def __init__(self, records: dict[str, str]):
-        self.records, self.reads = dict(records), 0
-
-    def read(self, key: str) -> str | None:
-        self.reads += 1
-        return self.records.get(key)
-
-    def update(self, key: str, value: str) -> None:
-        self.records[key] = value
-
-    def export_state(self) -> dict:  # what the answer did to it, in the child process it runs in
-        return {"records": {str(k): str(v) for k, v in self.records.items()}, "reads": int(self.reads)}
-
-    def import_state(self, state: dict) -> None:
-        self.records, self.reads = dict(state["records"]), int(state["reads"])
-
-
-@contextmanager
-def exercise_user() -> Iterator[tuple[object, str]]:
-    """(a client logged in as a user limited to this check's keys, the key prefix); both gone afterwards."""
-    token = secrets.token_hex(4)
-    name, password, prefix = f"exercise-{token}", secrets.token_urlsafe(24), f"ex-{token}:"
-    admin = clients.client("master")
-    admin.execute_command("ACL", "SETUSER", name, "reset", "on", f">{password}", f"~cache:{prefix}*",
-                          "resetchannels", "-@all", *credentials.APP_COMMANDS)  # fmt: skip
-    user = clients.client_as(name, password, socket_timeout=3)
-    try:
-        yield user, prefix
-    finally:
-        user.close()
-        admin.execute_command("ACL", "DELUSER", name)
-        doomed = list(admin.scan_iter(match=f"cache:{prefix}*", count=1000))
-        if doomed:
-            admin.delete(*doomed)
-
-
-@contextmanager
-def scratch_servers(count: int, replicated: bool = False) -> Iterator[list]:
-    """`count` throwaway redis-servers (loopback, one password in their 0600 configuration, no persistence),
-    children of this process — they die with it — with their files in the state directory (`down` finds them);
-    stopped and removed after. With `replicated`, the second follows the first. Admin clients to them only:
-    never the lab's servers."""
-    s = settings.load()
-    s.ensure_home()
-    token, password = secrets.token_hex(3), secrets.token_urlsafe(16)
-    server = binaries.server(s.redis_server)
-    started: list[tuple[Node, object]] = []
-    try:
-        for i, port in enumerate(ports.free_ports(count)):
-            node = Node(f"scratch-{token}-{i}", port, s.home)
-            follows = started[0][0].port if replicated and i else None
-            connect = functools.partial(_scratch_client, port, password, s)
-            started.append((node, None))
-            started[-1] = (node, launch(node, scratch_config(node, password, follows), server, connect, owned=True))
-        made = [_scratch_client(node.port, password, s) for node, _ in started]
-        if replicated:
-            _wait(lambda: made[1].info("replication").get("master_link_status") == "up", "no link")
-        yield made
-    finally:
-        for node, proc in started:
-            if proc is not None:
-                proc.kill()
-                proc.wait(10)
-            shutil.rmtree(node.data_dir, ignore_errors=True)
-            for path in (node.runtime_conf, node.log_file, node.pid_file):
-                path.unlink(missing_ok=True)
-
-
-def _scratch_client(port: int, password: str, s: settings.Settings, **options):
-    import redis
-
-    options = {"socket_timeout": 2, "decode_responses": True, "retry": clients.no_retry(),
-               "redis_connect_func": Guard(s.home), **clients.lean_handshake(), **options}  # fmt: skip
-    return redis.Redis(host=s.host, port=port, password=password, **options)
-
-
-def _wait(condition: Callable[[], object], why: str, timeout: float = 10.0) -> None:
-    import redis
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (redis.ConnectionError, redis.ResponseError):
-            pass
-        time.sleep(0.02)
-    raise RuntimeError(why)
 
 
 def _eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
@@ -180,7 +78,7 @@ def wait_for_replica(c: Checker) -> None:
     with scratch_servers(2, replicated=True) as (master, replica):
         master.config_resetstat()
         seen: list[list[str]] = []
-        watcher = _monitor(master, seen)
+        watcher = monitor(master, seen)
         acknowledged = c.run(master, "answer", "42", returns=whole_number)
         time.sleep(0.05)
         watcher.stop()
@@ -191,40 +89,6 @@ def wait_for_replica(c: Checker) -> None:
                f"WAIT came after the write (the master saw: {' then '.join(order) or 'neither'})")  # fmt: skip
         c.part(acknowledged == 1, f"it returns how many replicas acknowledged: 1 (your answer: {acknowledged!r})")
         c.part(replica.get("answer") == "42", "the replica has the value as soon as the function returns")
-
-
-class _Watcher:
-    """A MONITOR connection read in a thread until stopped: the commands a server received, in order."""
-
-    def __init__(self, server, seen: list):
-        self.monitor = server.monitor()
-        self.monitor.__enter__()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._read, args=(seen,), daemon=True)
-        self.thread.start()
-
-    def _read(self, seen: list) -> None:
-        import redis
-
-        try:
-            while not self.done.is_set():
-                seen.append(self.monitor.next_command()["command"].split())
-        except (redis.RedisError, OSError, ValueError, AttributeError):
-            pass  # stopped: the connection was closed under it
-
-    def stop(self) -> None:
-        self.done.set()
-        try:
-            self.monitor.connection.disconnect()
-        except Exception:  # noqa: BLE001 - it is closing anyway
-            pass
-        self.thread.join(2)
-
-
-def _monitor(server, seen: list) -> _Watcher:
-    watcher = _Watcher(server, seen)
-    time.sleep(0.05)  # MONITOR is on before the answer runs
-    return watcher
 
 
 def lookup(c: Checker) -> None:
