@@ -18,7 +18,7 @@ from .errors import LabError
 from .health import DOWN, FOREIGN, HUNG, Probe, StatusRows, held_sentence, hung_sentence, is_up, probe, status
 from .listeners import holder
 from .nodes import POLL, Node, forget_pid_file, launch, locked, log_tail, pair_nodes, pid_of
-from .ports import choose_ports, free_ports
+from .ports import choose_ports, free_ports, port_taken
 from .private import repair
 from .runtime_conf import runtime_config
 
@@ -123,6 +123,46 @@ def _stop_sentinels(home: Path) -> list[str]:
     ]
 
 
+class _Raced(Exception):
+    """A port that was free when the lab looked was taken before its server could bind it."""
+
+    def __init__(self, node: Node):
+        self.node = node
+
+
+def _bring_up(s: settings.Settings, creds, server: binaries.Binary, notes: list[str], started: list[Node]) -> None:
+    """Start what is missing of the pair, heal what runs: the body of `up`, on the settings' ports."""
+    lab_nodes = pair_nodes(s)
+    found = {role: probe(node, s) for role, node in lab_nodes.items()}
+    strangers = [node for role, node in lab_nodes.items() if found[role].state == FOREIGN]
+    if strangers and not s.ports_from_environment:  # a shared host: the lab's ports are someone else's
+        raise _Raced(strangers[0])
+    for role, node in lab_nodes.items():
+        if found[role].state == HUNG:
+            raise LabError(hung_sentence(node))
+        if found[role].state == FOREIGN:
+            raise LabError(held_sentence(node, s))
+    moving = [n for r, n in lab_nodes.items() if found[r].state == DOWN and pid_of(n) is not None]
+    if _roles_astray(found, lab_nodes) or moving:
+        notes += _stop_sentinels(s.home)
+    if moving:
+        notes.append(f"The lab moved to ports {s.master_port},{s.replica_port}; its data came along.")
+    promoted = found["master"].state == DOWN and found["replica"].info.get("role") == "master"
+    for role, node in lab_nodes.items():
+        if found[role].state == DOWN:
+            started.append(node)  # before it starts: an interrupt during the start stops it too
+            try:
+                _start(node, s, creds, server)  # (a copy still running on the old ports is stopped first)
+            except LabError:
+                if s.ports_from_environment or not port_taken(node.port) or pid_of(node) is not None:
+                    raise
+                raise _Raced(node) from None
+    notes += _restore_lessons(s, creds)
+    if promoted:
+        _copy_back_from_promoted(lab_nodes, s)
+    _ensure_topology(lab_nodes, s)
+
+
 def _move_away(s: settings.Settings, strangers: list[Node]) -> list[str]:
     """The lab's ports are held by someone else (a classmate's lab on the default ones, a program that took a
     remembered port while the lab was down): choose free ones, remember them, and make new passwords — the
@@ -167,39 +207,23 @@ def up(ports: str | None = None) -> StatusRows:
             notes.append(f"Some files in {s.home} were readable by other users; they are private again (0600/0700).")
         creds = credentials.load_or_create(s.home)
         link_binaries(s, server)
-        lab_nodes = pair_nodes(s)
-        started: list[Node] = []
-        try:
-            found = {role: probe(node, s) for role, node in lab_nodes.items()}
-            strangers = [node for role, node in lab_nodes.items() if found[role].state == FOREIGN]
-            if strangers and not s.ports_from_environment:  # a shared host: the lab's ports are someone else's
-                notes += _move_away(s, strangers)
+        for attempt in range(3):
+            started: list[Node] = []
+            try:
+                _bring_up(s, creds, server, notes, started)
+                break
+            except _Raced as raced:  # a classmate's lab took the port between our look and our start
+                for node in reversed(started):
+                    _stop(node, s)
+                if attempt == 2:
+                    raise LabError(held_sentence(raced.node, s)) from None
+                notes += _move_away(s, [raced.node])
                 s = settings.load()
-                creds, lab_nodes = credentials.load(s.home), pair_nodes(s)
-                found = {role: probe(node, s) for role, node in lab_nodes.items()}
-            for role, node in lab_nodes.items():
-                if found[role].state == HUNG:
-                    raise LabError(hung_sentence(node))
-                if found[role].state == FOREIGN:
-                    raise LabError(held_sentence(node, s))
-            moving = [n for r, n in lab_nodes.items() if found[r].state == DOWN and pid_of(n) is not None]
-            if _roles_astray(found, lab_nodes) or moving:
-                notes += _stop_sentinels(s.home)
-            if moving:
-                notes.append(f"The lab moved to ports {s.master_port},{s.replica_port}; its data came along.")
-            promoted = found["master"].state == DOWN and found["replica"].info.get("role") == "master"
-            for role, node in lab_nodes.items():
-                if found[role].state == DOWN:
-                    started.append(node)  # before it starts: an interrupt during the start stops it too
-                    _start(node, s, creds, server)  # (a copy still running on the old ports is stopped first)
-            notes += _restore_lessons(s, creds)
-            if promoted:
-                _copy_back_from_promoted(lab_nodes, s)
-            _ensure_topology(lab_nodes, s)
-        except BaseException:
-            for node in reversed(started):  # nothing half-started left running
-                _stop(node, s)
-            raise
+                creds = credentials.load(s.home)
+            except BaseException:
+                for node in reversed(started):  # nothing half-started left running
+                    _stop(node, s)
+                raise
     rows = status()
     rows.notes[:0] = notes
     return rows

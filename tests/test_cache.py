@@ -139,7 +139,12 @@ def test_negative_caching(db, pair):
 
 def test_stampede_protection_reads_the_database_once(db, pair):
     rows = cache_lessons.stampede(db, "sku-0042", clients=50)
-    assert [r["database reads"] for r in rows] == [50, 1, 1]
+    unprotected, *protected = rows
+    # without protection every lookup that missed read the database (on a loaded machine, one that started after
+    # another had stored the value hits it instead): many reads; with either protection, exactly one
+    assert unprotected["database reads"] + unprotected["answered from the cache"] == 50
+    assert unprotected["database reads"] >= 25, unprotected
+    assert [r["database reads"] for r in protected] == [1, 1]
     assert rows[2]["answered from the cache"] == 49  # the lock's waiters read the value from Redis
 
 
