@@ -55,7 +55,7 @@ def bundle(tmp_path_factory):
 
 @pytest.fixture
 def students():
-    names = [f"wbstu{secrets.token_hex(2)}{n}" for n in range(2)]
+    names = [f"wbstu{secrets.token_hex(4)}{n}" for n in range(2)]
     homes = {}
     for name in names:
         home = Path(f"/tmp/home-{name}")
@@ -65,11 +65,12 @@ def students():
     try:
         yield homes
     finally:
-        for name in homes:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-        time.sleep(0.3)
         for name, home in homes.items():
-            subprocess.run(["userdel", "--remove", name], capture_output=True)
+            for _ in range(20):  # their servers, kernels, hub processes: gone before the user is
+                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+                if subprocess.run(["userdel", "--remove", name], capture_output=True).returncode in (0, 6):
+                    break
+                time.sleep(0.25)
             shutil.rmtree(home, ignore_errors=True)
 
 

@@ -33,9 +33,11 @@ def classmate(tmp_path):
     try:
         yield name, folder
     finally:
-        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-        time.sleep(0.2)
-        subprocess.run(["userdel", name], capture_output=True)
+        for _ in range(20):
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            if subprocess.run(["userdel", name], capture_output=True).returncode in (0, 6):
+                break
+            time.sleep(0.25)
         shutil.rmtree(folder, ignore_errors=True)
 
 
