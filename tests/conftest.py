@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from lab import binaries, clients, credentials, ports, servers, settings
-from lab.keys import KeySchema
+from lab.state.keys import KeySchema
 
 from .stress import cpu_burners
 

@@ -90,8 +90,8 @@ def throwaway_redis(server_path: str, folder, extra: str = "") -> Iterator[tuple
     import redis
 
     from lab import binaries, ports
-    from lab.nodes import Node, launch
-    from lab.runtime_conf import scratch_config
+    from lab.servers.nodes import Node, launch
+    from lab.servers.runtime_conf import scratch_config
 
     password, port = secrets.token_urlsafe(24), ports.free_ports(1)[0]
     node = Node("external", port, Path(folder))

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from lab import binaries
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 from .conftest import BINARIES, need
 

@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from lab import cache_lessons, clients, servers
-from lab.cache import MAX_KEY_LENGTH, NOT_FOUND, BadKey, CacheAside, KeySchema
-from lab.slowdb import SlowDB, catalogue
+from lab.cache.lookup import MAX_KEY_LENGTH, NOT_FOUND, BadKey, CacheAside, KeySchema
+from lab.cache.slowdb import SlowDB, catalogue
 
 from .conftest import run_lab
 
@@ -261,7 +261,7 @@ def test_fetch_bad_ttl(pair):
 
 
 def test_form_shows_source_history_and_errors(cache, pair):
-    from lab.widgets import CacheForm
+    from lab.cache.widgets import CacheForm
 
     form = CacheForm(cache)
     form.lookup("test-key")
@@ -291,7 +291,7 @@ def test_concurrent_forms_do_not_share_counters(db, pair):
 def test_single_flight_shares_with_a_caller_that_missed_before_it_finished():
     """A thread scheduled late (a busy machine) saw the miss while the flight ran, but reaches it just after it
     landed: it shares that answer instead of reading the database again."""
-    from lab.cache import _SingleFlight
+    from lab.cache.lookup import _SingleFlight
 
     flights, reads = _SingleFlight(), []
     missed_while_it_ran = time.perf_counter()

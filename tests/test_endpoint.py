@@ -7,7 +7,7 @@ import re
 import pytest
 
 from lab import endpoint, ports, servers
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 from .conftest import lab_processes, one_binary, run_lab
 from .stress import DelayProxy, throwaway_redis

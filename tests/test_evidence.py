@@ -16,10 +16,10 @@ import nbformat
 import pytest
 
 import lab
-from lab import __main__ as cli
 from lab import clients, credentials, ports, report, report_page
 from lab.cache import CacheAside
-from lab.slowdb import SlowDB
+from lab.cache.slowdb import SlowDB
+from lab.cli import main as cli
 
 from .conftest import REPO, one_shared_pair
 
@@ -42,7 +42,7 @@ def _checkpoint_calls():
                 for node in ast.walk(ast.parse(python.transform_cell(cell.source))):
                     if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "checkpoint":
                         yield path.stem[:2], *_parts(node, ("name", "ok", "hint", "detail"))
-    tree = ast.parse((REPO / "lab" / "checkpoints.py").read_text())
+    tree = ast.parse((REPO / "lab" / "grading" / "checkpoints.py").read_text())
     for function in tree.body:
         if isinstance(function, ast.FunctionDef) and function.name in CHAPTER_OF:
             for node in ast.walk(function):
@@ -97,7 +97,7 @@ def test_hints_that_name_code_run(lab_home):
 
 
 def test_a_failed_checkpoint_shows_its_figure_and_its_hint():
-    from lab.checks import Check
+    from lab.grading.checks import Check
 
     bad = Check("A hit is faster", False, detail="hit 900 µs, raw GET 80 µs", hint="lab.up()")
     assert "hit 900 µs" in bad.line() and "fix: lab.up()" in bad.line() and bad.line().startswith("❌ fail")
@@ -133,7 +133,7 @@ def slow_cache(pair):
 
 @one_shared_pair
 def test_form_says_looking_up_for_the_whole_lookup(slow_cache):
-    from lab.widgets import CacheForm
+    from lab.cache.widgets import CacheForm
 
     form = CacheForm(slow_cache)
     slow_cache.get("test-key")
@@ -154,7 +154,7 @@ def test_form_says_looking_up_for_the_whole_lookup(slow_cache):
 
 @one_shared_pair
 def test_form_error_names_the_button_and_stays(slow_cache):
-    from lab.widgets import CacheForm
+    from lab.cache.widgets import CacheForm
 
     form = CacheForm(slow_cache)
     form.lookup("test-key")
@@ -169,7 +169,7 @@ def test_form_error_names_the_button_and_stays(slow_cache):
 
 @one_shared_pair
 def test_countdown_stops_at_expiry_and_when_the_form_closes(pair):
-    from lab.widgets import CacheForm
+    from lab.cache.widgets import CacheForm
 
     form = CacheForm(CacheAside(SlowDB(pair.path("form.sqlite3"), delay=0), ttl=1))
     form.cache.invalidate("test-key")

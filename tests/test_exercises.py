@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 from lab import clients, exercises, report
-from lab.errors import LabError
-from lab.exercise_runner import observe
-from lab.keys import KeySchema
+from lab.core.errors import LabError
+from lab.grading.exercise_runner import observe
+from lab.state.keys import KeySchema
 
 from .conftest import REPO, one_shared_pair, run_lab
 
@@ -160,7 +160,7 @@ def test_each_check_accepts_the_idioms_students_meet(pair, exercise):
 
 
 def test_the_exercise_texts_list_what_their_user_may_run():
-    from lab.credentials import key_commands_text
+    from lab.state.credentials import key_commands_text
 
     listed = set()
     for path in report.find_chapters():
@@ -249,7 +249,7 @@ def test_a_prediction_counts_when_made_before_the_measurement_whatever_its_value
 
 
 def test_every_mark_of_an_exercise_carries_a_word_and_its_own_colour():
-    from lab.exercise_runner import Part
+    from lab.grading.exercise_runner import Part
 
     result = exercises.Result("03.lookup", "wrong", [Part(True, "first call"), Part(False, "second call")], "hint")
     page = result._repr_mimebundle_()["text/html"]
@@ -308,12 +308,12 @@ def test_a_wrong_exercise_fails_the_report(tmp_path, lab_home, monkeypatch):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("from lab.checks import checkpoint\ncheckpoint('fine', True)"),
+        nbformat.v4.new_code_cell("from lab.grading.checks import checkpoint\ncheckpoint('fine', True)"),
         nbformat.v4.new_code_cell("from lab import exercises\n"
                                   "exercises.show(exercises.check('07.same_slot', lambda u, f: f'user:{u}:{f}'))"),
     ]  # fmt: skip
     nbformat.write(nb, broken / "07_wrong.ipynb")
-    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", broken)
+    monkeypatch.setattr(report.run.settings, "NOTEBOOKS_DIR", broken)
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out)) == 1
     index = (out / "index.html").read_text()

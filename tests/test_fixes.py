@@ -12,8 +12,8 @@ import subprocess
 import pytest
 
 import lab
-from lab import __main__ as cli
 from lab import fix
+from lab.cli import main as cli
 
 from .conftest import REPO
 

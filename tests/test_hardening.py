@@ -17,8 +17,8 @@ import redis
 
 from lab import clients, endpoint, ports, private, report, sentinel, servers, settings
 from lab.cache import CacheAside
-from lab.errors import LabError
-from lab.slowdb import SlowDB
+from lab.cache.slowdb import SlowDB
+from lab.core.errors import LabError
 
 from .conftest import REPO, lab_processes, need, one_binary, one_shared_pair, run_lab
 
@@ -101,7 +101,7 @@ def test_endpoint_passwords_are_never_printed(lab_home, monkeypatch, form):
         assert SECRET not in done.stdout + done.stderr, args
         assert "Traceback" not in done.stderr, (args, done.stderr)
     monkeypatch.setenv("LAB_REDIS_URL", url)
-    assert report._redact(f"see {url}", report._secrets()).count(SECRET) == 0
+    assert report.run._redact(f"see {url}", report.run._secrets()).count(SECRET) == 0
 
 
 # -- 3. one lab, one pair -------------------------------------------------------------------------------

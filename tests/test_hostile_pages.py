@@ -23,7 +23,7 @@ HOSTILE_CELLS = [
     'display(HTML("<style>body { display: none }</style><p>styled</p>"))',
     "display(HTML('<img src=\"https://example.invalid/beacon.png\">'))",
     "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
-    "from lab.checks import checkpoint\ncheckpoint('fine', True, detail='<script>x</script> measured')",
+    "from lab.grading.checks import checkpoint\ncheckpoint('fine', True, detail='<script>x</script> measured')",
     # what nbconvert's template writes unescaped: a mermaid diagram's text, an image's width and height
     "display({'text/vnd.mermaid': '</pre><meta http-equiv=refresh content=\"1;url=https://example.invalid\">'"
     "'<h1>ALL PASSED</h1>'}, raw=True)",
@@ -44,7 +44,7 @@ def hostile_report(tmp_path, lab_home, monkeypatch):
                 nbformat.v4.new_markdown_cell(f"# Hostile\n<script>{PWN}</script> <img src=x onerror='{PWN}'>"),
                 *[nbformat.v4.new_code_cell(source) for source in HOSTILE_CELLS]]  # fmt: skip
     nbformat.write(nb, folder / "00_hostile.ipynb")
-    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", folder)
+    monkeypatch.setattr(report.run.settings, "NOTEBOOKS_DIR", folder)
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out), author=AUTHOR) == 0
     return out

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lab import bench, plots, ttl
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 from .conftest import run_lab
 

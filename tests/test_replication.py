@@ -3,7 +3,7 @@
 import pytest
 
 from lab import clients, replica_limits, replication, servers
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 from .conftest import lab_processes
 
@@ -93,7 +93,7 @@ def test_helpers_when_the_lab_is_down(lab_home, in_a_notebook):
 
 def test_interrupted_experiments_are_healed_by_up(lab):
     """A kernel killed in the middle of the cut, or of the expiry lesson: its finally block never ran."""
-    from lab.credentials import REPLICATION_USER
+    from lab.state.credentials import REPLICATION_USER
 
     master = clients.client("master")
     master.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")

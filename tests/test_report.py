@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from lab import exercises, report
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 from .conftest import REPO, run_lab
 
@@ -110,13 +110,13 @@ def test_a_failing_chapter_is_reported_and_exits_non_zero(tmp_path, lab_home, mo
     nb.cells = [
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(
-            "from lab.checks import checkpoint\ncheckpoint('fine', True)\n"
+            "from lab.grading.checks import checkpoint\ncheckpoint('fine', True)\n"
             "checkpoint('fast enough', False, detail='measured 912 µs', hint='lab.up()')"
         ),
         nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"),
     ]
     nbformat.write(nb, broken / "00_broken.ipynb")
-    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", Path(broken))
+    monkeypatch.setattr(report.run.settings, "NOTEBOOKS_DIR", Path(broken))
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out)) == 1
     index = (out / "index.html").read_text()

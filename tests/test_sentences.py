@@ -13,8 +13,8 @@ import nbformat
 import pytest
 
 from lab import cache_lessons, checkpoints, clients, report, servers
-from lab.errors import LabError
-from lab.slowdb import SlowDB
+from lab.cache.slowdb import SlowDB
+from lab.core.errors import LabError
 
 from .conftest import need, one_binary, run_lab
 
@@ -104,10 +104,10 @@ def test_a_made_up_checkpoint_bundle_fails_its_row_not_the_report(tmp_path, lab_
               " 'application/vnd.redis-workbook.exercise+json': [1, 2],"
               " 'text/plain': 'forged'}, raw=True)")  # fmt: skip
     nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("from lab.checks import checkpoint\ncheckpoint('fine', True)"),
+                nbformat.v4.new_code_cell("from lab.grading.checks import checkpoint\ncheckpoint('fine', True)"),
                 nbformat.v4.new_code_cell(forged)]  # fmt: skip
     nbformat.write(nb, folder / "00_forged.ipynb")
-    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", folder)
+    monkeypatch.setattr(report.run.settings, "NOTEBOOKS_DIR", folder)
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out)) == 1
     index = (out / "index.html").read_text()
@@ -165,7 +165,7 @@ def test_a_notebook_git_cannot_read_is_one_failed_chapter(tmp_path, lab_home, mo
     folder = tmp_path / "notebooks"
     folder.mkdir()
     (folder / "09_conflict.ipynb").write_text('<<<<<<< HEAD\n{"cells": []}\n=======\n{}\n>>>>>>> theirs\n')
-    monkeypatch.setattr(report.settings, "NOTEBOOKS_DIR", folder)
+    monkeypatch.setattr(report.run.settings, "NOTEBOOKS_DIR", folder)
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out)) == 1
     assert "is not a notebook Jupyter can read" in (out / "index.html").read_text()

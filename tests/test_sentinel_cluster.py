@@ -8,8 +8,8 @@ import redis
 
 from lab import cluster, failover, ports, sentinel, servers
 from lab.cache import CacheAside
-from lab.errors import LabError
-from lab.slowdb import SlowDB
+from lab.cache.slowdb import SlowDB
+from lab.core.errors import LabError
 
 from .conftest import lab_processes
 

@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from lab import clients, credentials, servers, settings
-from lab.errors import LabError
-from lab.keys import KeySchema
+from lab.core.errors import LabError
+from lab.state.keys import KeySchema
 
 from .conftest import REPO, lab_processes, run_lab
 

@@ -3,7 +3,7 @@
 import pytest
 
 from lab import platform, settings
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 
 def test_defaults_are_the_workshops(monkeypatch, tmp_path):

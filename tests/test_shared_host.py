@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from lab import clients, credentials, jupyter, ports, sentinel, servers, settings
-from lab.errors import LabError
+from lab.core.errors import LabError
 
 from .conftest import one_binary, run_lab
 

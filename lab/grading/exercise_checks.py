@@ -1,0 +1,273 @@
+"""The checks behind `lab.exercises`: one function per exercise, each verifying real Redis behaviour.
+
+Cache exercises run on the lab's master through a user made for the check, which may touch only
+`cache:ex-<token>:*` with the `app` user's commands (deleted after, with its keys); exercises that need admin
+commands (REPLICAOF, CONFIG) run on scratch servers the check starts and stops, never on the lab's own.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core.text import gap, number, plural
+from ..servers import clients
+from .exercise_places import CountingDB, exercise_user, monitor, scratch_servers
+from .exercise_runner import Checker, observation, observe, prediction
+from .sandbox import real_pair, text, text_or_none, whole_number
+
+
+class NoPrediction(Exception):
+    """A "predict, then observe" exercise checked without a prediction made before the observation."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    check: Callable
+    hint: str
+    prediction: bool = False
+    limit: float = 10.0
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+# -- the checks ------------------------------------------------------------------------------------
+
+
+def replicaof(c: Checker) -> None:
+    with scratch_servers(2) as (primary, secondary):
+        port = primary.connection_pool.connection_kwargs["port"]
+        c.run(primary, secondary, port)
+        c.part(primary.info("replication").get("role") == "master", "the primary is still a master")
+        primary.set("written-on-the-primary", "hello")
+        info = secondary.info("replication")
+        c.part(info.get("role") == "slave", f"the second server is a replica (role: {info.get('role')})")
+        c.part(int(info.get("master_port", 0)) == port, f"it follows port {port} (follows: {info.get('master_port')})")
+        linked = _eventually(lambda: secondary.get("written-on-the-primary") == "hello", 5)
+        c.part(linked, "a key written on the primary afterwards is read back on the replica")
+
+
+def byte_lag(c: Checker) -> None:
+    with scratch_servers(2, replicated=True) as (master, replica):
+        master.set("before", "x")
+        _eventually(lambda: replica.get("before") == "x")
+        c.part(c.run(master.info("replication"), replica.info("replication"), returns=whole_number) == 0,
+               "0 bytes behind while the replica keeps up")  # fmt: skip
+        master.config_set("requirepass", secrets.token_urlsafe(8))  # the replica can no longer log in...
+        master.client_kill_filter(_type="replica")  # ...once its link is cut
+        for i in range(50):
+            master.set(f"while-cut:{i}", "y" * 100)
+        m, r = master.info("replication"), replica.info("replication")
+        truth = int(m["master_repl_offset"]) - int(r["slave_repl_offset"])
+        got = c.run(m, r, returns=whole_number)
+        c.part(got == truth, f"{truth} bytes behind with the link cut (your answer: {got!r})")
+
+
+def wait_for_replica(c: Checker) -> None:
+    """MONITOR on the master sees the order of the answer's commands: the write, then WAIT (a WAIT before the
+    write returns at once and waits for nothing)."""
+    with scratch_servers(2, replicated=True) as (master, replica):
+        master.config_resetstat()
+        seen: list[list[str]] = []
+        watcher = monitor(master, seen)
+        acknowledged = c.run(master, "answer", "42", returns=whole_number)
+        time.sleep(0.05)
+        watcher.stop()
+        order = [words[0].upper() for words in seen if words and words[0].upper() in ("SET", "WAIT")]
+        c.part(master.get("answer") == "42", "the value is written on the master")
+        c.part("WAIT" in order, f"WAIT was called ({plural(order.count('WAIT'), 'call')})")
+        c.part(order.index("WAIT") > order.index("SET") if "SET" in order and "WAIT" in order else False,
+               f"WAIT came after the write (the master saw: {' then '.join(order) or 'neither'})")  # fmt: skip
+        c.part(acknowledged == 1, f"it returns how many replicas acknowledged: 1 (your answer: {acknowledged!r})")
+        c.part(replica.get("answer") == "42", "the replica has the value as soon as the function returns")
+
+
+def lookup(c: Checker) -> None:
+    with exercise_user() as (r, prefix):
+        key, ttl = f"{prefix}test-key", 30
+        db = CountingDB({key: "value from the database"})
+        first = c.run(r, db, key, ttl, returns=text_or_none)
+        c.part(first == "value from the database", f"the first call returns the database's value (got {first!r})")
+        c.part(db.reads == 1, f"the first call reads the database once ({plural(db.reads, 'read')})")
+        admin = clients.client("master")
+        cached, left = admin.get(f"cache:{key}"), admin.ttl(f"cache:{key}")
+        c.part(cached == first, f"cache:<key> then holds the value (it holds {cached!r})")
+        c.part(0 < left <= ttl, f"with a TTL in (0, {ttl}] s (TTL: {left})")
+        second = c.run(r, db, key, ttl, returns=text_or_none)
+        c.part(second == first and db.reads == 1, f"the second call answers {second!r} without the database "
+                                                   f"({plural(db.reads, 'read')} in all)")  # fmt: skip
+
+
+def invalidate(c: Checker) -> None:
+    with exercise_user() as (r, prefix):
+        key = f"{prefix}sku-0001"
+        db = CountingDB({key: "old price"})
+        admin = clients.client("master")
+        admin.set(f"cache:{key}", "old price", ex=60)
+        c.run(r, db, key, "new price")
+        c.part(db.records[key] == "new price", f"the database holds the new value ({db.records[key]!r})")
+        cached = admin.get(f"cache:{key}")
+        c.part(cached in (None, "new price"), f"the cache no longer answers the old value (cache:<key>: {cached!r})")
+
+
+def percentiles(c: Checker) -> None:
+    import numpy as np
+
+    from ..lessons.bench import hits
+
+    samples = hits(300)
+    values = samples[samples.variant == "cache hit"].latency_us.tolist()
+    got = c.run(list(values), returns=real_pair)
+    c.part(isinstance(got, tuple | list) and len(got) == 2, f"it returns (p50, p99) (got {got!r})")
+    p50, p99 = float(got[0]), float(got[1])
+    low, high = np.percentile(values, [48, 52])
+    c.part(low <= p50 <= high, f"p50 {p50:.1f} µs: half the {len(values)} hits are faster ({low:.1f}–{high:.1f})")
+    low, high = np.percentile(values, [98, 99.6])
+    c.part(low <= p99 <= high, f"p99 {p99:.1f} µs: 1 hit in 100 is slower ({low:.1f}–{high:.1f})")
+
+
+def _predicted(c: Checker, exercise: str, gap_kind: str, explain: Callable[[float, dict], str]) -> None:
+    """A prediction counts when it was recorded before the measurement, whatever its value: the card then shows
+    it beside the measured value, how far apart they are, and what explains the difference."""
+    said, observed = prediction(exercise), observation(exercise)
+    if said is None:
+        raise NoPrediction("record your prediction in the cell before the measurement, then run them in order")
+    if observed is None:
+        raise NoPrediction("run the measuring cell above first, then this check")
+    c.part(said.at < observed.at, "the prediction was recorded before the measurement ran")
+    c.note(f"you predicted {number(said.value)}, the lab measured {number(observed.value)}: "
+           f"{gap(said.value, observed.value, gap_kind)}")  # fmt: skip
+    c.note(explain(observed.value, observed.facts))
+
+
+def _explain_speedup(measured: float, facts: dict) -> str:
+    return (f"A miss waits for the database (p50 {facts['miss_ms']:.1f} ms here: a {facts['db_ms']:.0f} ms delay "
+            f"plus jitter) and a hit only for one round trip to Redis (p50 {facts['hit_us']:.0f} µs here): the "
+            "speed-up is their ratio, so it is larger on a machine with quicker round trips and smaller on a busy "
+            "or distant one.")  # fmt: skip
+
+
+def predict_speedup(c: Checker) -> None:
+    _predicted(c, "04.predict_speedup", "ratio", _explain_speedup)
+
+
+def jitter(c: Checker) -> None:
+    with exercise_user() as (r, prefix):
+        keys, base = [f"{prefix}item-{i}" for i in range(50)], 100
+        c.run(r, keys, base)
+        admin = clients.client("master")
+        ttls = [admin.ttl(f"cache:{k}") for k in keys]
+        c.part(all(t > 0 for t in ttls), f"every key is cached with a TTL ({sum(t > 0 for t in ttls)} of {len(keys)})")
+        c.part(all(base - 1 <= t <= base * 1.2 for t in ttls),
+               f"each TTL lies between {base} s and +20 % (from {min(ttls)} to {max(ttls)} s)")  # fmt: skip
+        c.part(max(ttls) - min(ttls) >= 5, f"the expiries are spread: {max(ttls) - min(ttls)} s apart, not together")
+
+
+def ttl_after(ttl: int = 5, wait: float = 2.0) -> int:
+    """SET a key with EX ttl, wait, and return TTL (the measurement of 05.predict_ttl, on the lab's master);
+    PTTL is read in the same round trip, to explain the answer."""
+    from ..state.keys import KeySchema
+
+    admin, key = clients.client("master"), KeySchema().value("exercise-ttl")
+    admin.set(key, "x", ex=ttl)
+    time.sleep(wait)
+    pipe = admin.pipeline(transaction=False)
+    pipe.ttl(key)
+    pipe.pttl(key)
+    pipe.delete(key)
+    left, left_ms, _ = pipe.execute()
+    observe("05.predict_ttl", left, pttl_ms=left_ms, ttl=ttl, wait=wait)
+    return left
+
+
+def _explain_ttl(measured: float, facts: dict) -> str:
+    return (f"TTL counts down in real time and answers whole seconds, rounded to the nearest: {facts['ttl']} s "
+            f"minus the {facts['wait']:g} s waited (and a few milliseconds of round trips) left "
+            f"{facts['pttl_ms']} ms (PTTL), which TTL shows as {number(measured)}.")  # fmt: skip
+
+
+def predict_ttl(c: Checker) -> None:
+    _predicted(c, "05.predict_ttl", "difference", _explain_ttl)
+
+
+def min_replicas(c: Checker) -> None:
+    import redis
+
+    with scratch_servers(2) as (master, spare):
+        c.run(master)
+        try:
+            master.set("alone", "1")
+            refused = False
+        except redis.ResponseError as exc:
+            refused = "NOREPLICAS" in str(exc)
+        c.part(refused, "with no replica, the master refuses writes (NOREPLICAS)")
+        port = master.connection_pool.connection_kwargs["port"]
+        spare.replicaof("127.0.0.1", port)
+        _eventually(lambda: spare.info("replication").get("master_link_status") == "up", 5)
+
+        def accepted() -> bool:
+            try:
+                return bool(master.set("with a replica", "1"))
+            except redis.ResponseError:
+                return False
+
+        c.part(_eventually(accepted, 5), "with one replica keeping up, the master takes writes again")
+
+
+def _explain_wait_loss(measured: float, facts: dict) -> str:
+    return (f"With WAIT 1 a write counts as acknowledged only once the replica has it, and that replica is the one "
+            f"promoted: {plural(int(measured), 'acknowledged write')} lost with WAIT, against "
+            f"{facts['without_wait']} without it (the replica lagged {facts['lag_s']:g} s before the crash).")  # fmt: skip
+
+
+def predict_wait_loss(c: Checker) -> None:
+    _predicted(c, "06.predict_wait_loss", "difference", _explain_wait_loss)
+
+
+def same_slot(c: Checker) -> None:
+    from redis.crc import key_slot
+
+    asked = [(u, f) for u in range(1, 21) for f in ("name", "email", "cart")]
+    names = dict(zip(asked, c.run_each(asked, returns=text)))
+    c.part(all(isinstance(n, str) and n for n in names.values()), "every answer is a key name (a string)")
+    c.part(len(set(names.values())) == len(names), "different users and fields get different keys")
+    slots = {u: {key_slot(names[u, f].encode()) for f in ("name", "email", "cart")} for u in range(1, 21)}
+    together = all(len(s) == 1 for s in slots.values())
+    c.part(together, "all of one user's keys are in one hash slot")
+    spread = len({next(iter(s)) for s in slots.values()})
+    c.part(spread >= 10, f"different users land in different slots ({spread} slots for 20 users)")
+
+
+SPECS: dict[str, Spec] = {
+    "01.replicaof": Spec(replicaof, "a replica is told which master to copy, by host and port (redis-py names "
+                         "the command after it)"),
+    "02.byte_lag": Spec(byte_lag, "both sides count the bytes of the replication stream: the master what it "
+                        "sent, the replica what it processed"),
+    "02.wait": Spec(wait_for_replica, "a write returns before the replica has it; one command blocks until "
+                    "replicas acknowledge, and says how many did"),
+    "03.lookup": Spec(lookup, "Redis first; on a miss the database, then store the answer for the TTL in one "
+                      "command — and the key is cache:<key>"),
+    "03.invalidate": Spec(invalidate, "two places hold the value: after changing one, the other must not keep "
+                          "answering the old"),
+    "04.percentiles": Spec(percentiles, "sort the samples; p50 is the one in the middle, p99 the one 99 % of "
+                           "the way up"),
+    "04.predict_speedup": Spec(predict_speedup, "a hit is one network round trip; a miss waits for the "
+                               "database too", prediction=True),
+    "05.jitter": Spec(jitter, "each key gets the base TTL plus its own random share, never less than the "
+                      "base"),
+    "05.predict_ttl": Spec(predict_ttl, "TTL counts down in real time, in whole seconds", prediction=True),
+    "06.min_replicas": Spec(min_replicas, "a master can be told how many replicas must keep up before it "
+                            "accepts a write (two settings, changed at run time)", limit=20),
+    "06.predict_wait_loss": Spec(predict_wait_loss, "what does a write acknowledged by the replica become when "
+                                 "that replica is promoted?", prediction=True),
+    "07.same_slot": Spec(same_slot, "only part of a key is hashed when the key holds {braces}"),
+}  # fmt: skip
