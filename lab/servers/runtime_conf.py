@@ -21,7 +21,7 @@ def quote_path(path: Path) -> str:
 def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credentials, version: tuple) -> str:
     """The runtime configuration of `node`: its conf file, then what only this machine knows."""
     lines = [
-        "# Written by lab/runtime_conf.py at each start; holds passwords (mode 0600). Do not edit: edit conf/.",
+        "# Written by lab/servers/runtime_conf.py at each start; holds passwords (mode 0600). Do not edit: edit conf/.",
         f"include {quote_path(node.template)}",
         f"port {node.port}",
         f"dir {quote_path(node.data_dir)}",
@@ -46,7 +46,7 @@ def scratch_config(node: Node, password: str, follows: int | None = None) -> str
     """A throwaway server's configuration (an exercise's): loopback, one password, no persistence, a disk sync
     that starts at once; `follows`: the port of the server it replicates. Written 0600, never on a command line."""
     lines = [
-        "# Written by lab/runtime_conf.py for a throwaway server; holds its password (mode 0600).",
+        "# Written by lab/servers/runtime_conf.py for a throwaway server; holds its password (mode 0600).",
         f"port {node.port}",
         "bind 127.0.0.1",
         f"dir {quote_path(node.data_dir)}",

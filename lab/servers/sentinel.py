@@ -50,7 +50,7 @@ def runtime_config(node: Node, s: settings.Settings, creds: credentials.Credenti
     """The runtime part of a sentinel's configuration, then `include conf/sentinel.conf`."""
     q = quote_path
     return "\n".join([
-        "# Written by lab/sentinel.py at each start, then rewritten by the sentinel itself. Holds passwords.",
+        "# Written by lab/servers/sentinel.py at each start, then rewritten by the sentinel itself. Holds passwords.",
         f"port {node.port}",
         f"dir {q(node.data_dir)}",
         f"pidfile {q(node.pid_file)}",
