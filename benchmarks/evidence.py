@@ -46,15 +46,15 @@ def report(env: dict, out: Path, chapters: list[str]) -> dict:
     run(args, env)
     summary = json.loads((out / "summary.json").read_text())
     found: dict[str, list[int] | None] = {}
-    for c in summary["checkpoints"]:
-        chapter = c["chapter"][:2]
-        if c["name"].startswith("exercise "):
+    for m in summary["marks"]:
+        chapter = m["id"][:2]
+        if m["kind"] == "exercise":
             continue  # exercises are the student's (to do here): only the checkpoints are counted
-        if c["status"] == "skipped":
+        if m["status"] == "skipped":
             found[chapter] = None
             continue
         counts = found.setdefault(chapter, [0, 0])
-        counts[0] += c["status"] == "pass"
+        counts[0] += m["status"] == "pass"
         counts[1] += 1
     return found
 
@@ -94,7 +94,7 @@ def report_vs_bench(tmp: Path) -> tuple[float, float, float]:
     run(["report", "--quick", "--out", str(tmp / "full")], env)
     wall = time.perf_counter() - start
     summary = json.loads((tmp / "full" / "summary.json").read_text())
-    detail = next(c["detail"] for c in summary["checkpoints"] if c["name"].startswith("A hit is one round trip"))
+    detail = next(m["figure"] for m in summary["marks"] if m["id"] == "04.hit_vs_get")
     in_report = float(re.search(r"hit p50 (\d+) µs", detail).group(1))
     bench = json.loads(run(["bench", "--json"], env).stdout)["hit_p50_us"]
     run(["down"], env)

@@ -50,31 +50,34 @@ def main() -> None:
         figures["import_lab_s_p50"] = round(statistics.median(wall(["-c", "import lab"], env) for _ in range(runs)), 3)
         figures["python_startup_s_p50"] = round(statistics.median(wall(["-c", "pass"], env) for _ in range(runs)), 3)
 
-        from lab import bench, replication
+        from lab import bench, context, replication, resync
+
+        ctx = context()
 
         start = time.perf_counter()
         figures["bench"] = bench.run()
         figures["bench_wall_s"] = round(time.perf_counter() - start, 2)
 
-        visible = replication.time_to_visible(1000)
+        measured = replication.time_to_visible(ctx, 1000)
+        visible = measured.frame
         figures["time_to_visible_us"] = {
             "p50": round(visible.visible_us.median(), 1),
             "p99": round(visible.visible_us.quantile(0.99), 1),
             "set_round_trip_p50": round(visible.rtt_us.median(), 1),
-            "poller_round_trip_p50": round(visible.attrs["poll_p50_us"], 1),
-            "lost": visible.attrs["lost"],
+            "poller_round_trip_p50": round(measured.poll_p50_us, 1),
+            "lost": measured.lost,
         }
-        waits = replication.wait_cost(1000)
-        p50 = waits.groupby("variant").latency_us.median()
+        waits = replication.wait_cost(ctx, 1000)
+        p50 = waits.frame.groupby("variant").latency_us.median()
         figures["wait_us_p50"] = {"SET": round(p50["SET"], 1), "SET + WAIT 1": round(p50["SET + WAIT 1"], 1)}
-        heals = [replication.master_failure()[-1]["heal_ms"] for _ in range(5)]
+        heals = [resync.master_failure(ctx).heal_ms for _ in range(5)]
         figures["heal_after_promotion_ms"] = {"p50": statistics.median(heals), "all": heals}
 
-        from lab import cluster, failover, sentinel
+        from lab import cluster, cluster_lessons, failover, sentinel
 
         sentinel.up()
-        runs = failover.measure(5, use_wait=False)
-        lossy = failover.measure(3, use_wait=False, lag_s=0.3) + failover.measure(3, use_wait=True, lag_s=0.3)
+        runs = failover.measure(ctx, 5, use_wait=False).rows
+        lossy = failover.measure(ctx, 3, use_wait=False, lag_s=0.3).rows + failover.measure(ctx, 3, True, 0.3).rows
         failover.restore()
         sentinel.down()
         times = [r["failover_s"] for r in runs]
@@ -86,7 +89,7 @@ def main() -> None:
             "acknowledged_without_wait": [r["writes_acknowledged"] for r in lossy if not r["wait"]],
         }
         cluster.up()
-        takeovers = [cluster.kill_master_and_time()["failover_s"] for _ in range(3)]
+        takeovers = [cluster_lessons.kill_master_and_time(ctx).failover_s for _ in range(3)]
         cluster.down()
         figures["cluster_failover_s"] = {"p50": statistics.median(takeovers), "all": takeovers}
     finally:

@@ -33,8 +33,8 @@ def one_run(env: dict, out: Path) -> tuple[bool, float, str]:
         summary = json.loads((out / "summary.json").read_text())
     except OSError:
         return False, seconds, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no summary"
-    bad = [f"{c['chapter'][:2]} {c['name']}: {c['detail'][:90]}" for c in summary["checkpoints"]
-           if c["status"] not in ("pass", "skipped")]  # fmt: skip
+    bad = [f"{m['id']}: {(m['figure'] or m['message'])[:90]}" for m in summary["marks"]
+           if m["status"] not in ("pass", "skipped")]  # fmt: skip
     return done.returncode == 0 and not bad, seconds, "; ".join(bad)
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 import redis
 
-from lab import cache_lessons, clients, servers
+from lab import cache_lessons, clients, context, servers
 from lab.cache.lookup import MAX_KEY_LENGTH, NOT_FOUND, BadKey, CacheAside, KeySchema
 from lab.cache.slowdb import SlowDB, catalogue
 
@@ -121,31 +121,36 @@ def test_the_replica_serves_the_cached_value(cache, pair):
 
 
 def test_invalidation_on_write_and_stale_read_without_it(db, pair):
-    rows = cache_lessons.invalidation(db, "sku-0001", 60)
-    assert rows[0]["lookup answered"] == rows[2]["lookup answered"] == rows[0]["database holds"]  # the same start
-    assert rows[1]["lookup answered"] == rows[1]["database holds"] and rows[1]["source"] == "slow_db"
-    assert rows[1]["stale"] == "no" and "updated, invalidation on" in rows[1]["database holds"]
-    assert rows[3]["lookup answered"] == rows[2]["lookup answered"] and rows[3]["source"] == "cache"  # stale:
-    assert rows[3]["database holds"] != rows[3]["lookup answered"] and rows[3]["stale"] == "yes"  # the db moved on
+    result = cache_lessons.invalidation(context(), db, "sku-0001", 60)
+    rows = result.rows
+    assert rows[0]["answered"] == rows[2]["answered"] == rows[0]["database_holds"]  # the same start
+    assert rows[1]["answered"] == rows[1]["database_holds"] and rows[1]["source"] == "slow_db"
+    assert not rows[1]["stale"] and "updated, invalidation on" in rows[1]["database_holds"]
+    assert rows[3]["answered"] == rows[2]["answered"] and rows[3]["source"] == "cache"  # stale:
+    assert rows[3]["database_holds"] != rows[3]["answered"] and rows[3]["stale"]  # the db moved on
+    assert [m.status for m in result.marks()] == ["pass"]
     assert db.read("sku-0001") == catalogue()["sku-0001"]  # restored
 
 
 def test_negative_caching(db, pair):
-    rows = cache_lessons.negative_caching(db, "no-such-key", 60)
+    result = cache_lessons.negative_caching(context(), db, "no-such-key", 60)
+    rows = result.rows
+    assert result.marks()[0].ok
     assert [r["source"] for r in rows] == ["slow_db"] * 3 + ["slow_db", "cache", "cache"]
     assert all(r["value"] == "(not found)" for r in rows)
     assert rows[-1]["ttl_s"] <= 5
 
 
 def test_stampede_protection_reads_the_database_once(db, pair):
-    rows = cache_lessons.stampede(db, "sku-0042", clients=50)
-    unprotected, *protected = rows
+    result = cache_lessons.stampede(context(), db, "sku-0042", clients=50)
+    unprotected, *protected = rows = result.rows
     # without protection every lookup that missed read the database (on a loaded machine, one that started after
     # another had stored the value hits it instead): many reads; with either protection, exactly one
-    assert unprotected["database reads"] + unprotected["answered from the cache"] == 50
-    assert unprotected["database reads"] >= 25, unprotected
-    assert [r["database reads"] for r in protected] == [1, 1]
-    assert rows[2]["answered from the cache"] == 49  # the lock's waiters read the value from Redis
+    assert unprotected["database_reads"] + unprotected["from_cache"] == 50
+    assert unprotected["database_reads"] >= 25, unprotected
+    assert [r["database_reads"] for r in protected] == [1, 1]
+    assert rows[2]["from_cache"] == 49  # the lock's waiters read the value from Redis
+    assert result.marks()[0].ok and "database reads" in result.table().columns
 
 
 def test_the_lock_protects_across_separate_clients(db, pair):
@@ -187,13 +192,15 @@ def test_the_servers_have_a_memory_cap_for_a_cache(pair):
 
 
 def test_ttl_jitter_spreads_expiries(db, pair):
-    plain, jittered = cache_lessons.jitter(db, db.keys(15), ttl=60, spread=0.2)
-    assert plain["spread s"] < 0.5
-    assert jittered["spread s"] > 1 and jittered["last expiry s"] <= 72.5
+    plain, jittered = cache_lessons.jitter(context(), db, db.keys(15), ttl=60, spread=0.2).rows
+    assert plain["spread_s"] < 0.5
+    assert jittered["spread_s"] > 1 and jittered["last_s"] <= 72.5
 
 
 def test_redis_unavailable_then_recovered(db, pair):
-    rows = cache_lessons.redis_unavailable(db, "test-key", 60)
+    outage = cache_lessons.redis_unavailable(context(), db, "test-key", 60)
+    rows = outage.rows
+    assert outage.marks()[0].ok
     assert rows[0]["cache"] in ("hit", "miss")
     assert [r["cache"] for r in rows[1:3]] == ["unavailable", "unavailable"]
     assert all(r["value"].startswith("Hello") for r in rows)

@@ -26,36 +26,31 @@ from .conftest import REPO, one_shared_pair
 CALL = re.compile(r"\blab(?:\.\w+)+\([^()]*(?:\([^()]*\)[^()]*)*\)")
 
 
-CHAPTER_OF = {"replication": "02", "cache_aside": "03", "latency": "04", "ttl_decay": "05", "failover": "06",
-              "cluster": "07"}  # fmt: skip
-
-
 def _checkpoint_calls():
-    """(chapter, name, hint, has detail) for every checkpoint: `checkpoint(...)` in a chapter's cells (IPython's
-    `!` lines understood) and `Check(...)` in `lab/checkpoints.py`, the measuring chapters' lists."""
+    """(chapter, id, hint, has figure) for every checkpoint: `checkpoint(...)` in a chapter's cells (IPython's
+    `!` lines understood) and `check(...)` in `lab/lessons/`, where each result owns its checks."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     python = TransformerManager()
+    order = ("id", "title", "ok", "figure", "hint")
     for path in report.find_chapters():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code" and "checkpoint(" in cell.source:
                 for node in ast.walk(ast.parse(python.transform_cell(cell.source))):
                     if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "checkpoint":
-                        yield path.stem[:2], *_parts(node, ("name", "ok", "hint", "detail"))
-    tree = ast.parse((REPO / "lab" / "grading" / "checkpoints.py").read_text())
-    for function in tree.body:
-        if isinstance(function, ast.FunctionDef) and function.name in CHAPTER_OF:
-            for node in ast.walk(function):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Check":
-                    yield CHAPTER_OF[function.name], *_parts(node, ("name", "ok", "detail", "hint"))
+                        yield _parts(node, order)
+    for module in sorted((REPO / "lab" / "lessons").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "check":
+                yield _parts(node, order)
 
 
-def _parts(node: ast.Call, order: tuple[str, ...]) -> tuple[str, object, bool]:
+def _parts(node: ast.Call, order: tuple[str, ...]) -> tuple[str, str, object, bool]:
     given = dict(zip(order, node.args)) | {kw.arg: kw.value for kw in node.keywords}
-    hint = given.get("hint")
-    detail = given.get("detail")
-    has_detail = detail is not None and not (isinstance(detail, ast.Constant) and detail.value == "")
-    return ast.unparse(given["name"])[:60], hint.value if isinstance(hint, ast.Constant) else hint, has_detail
+    hint, figure, mark = given.get("hint"), given.get("figure"), given["id"]
+    has_figure = figure is not None and not (isinstance(figure, ast.Constant) and figure.value == "")
+    mark_id = mark.value if isinstance(mark, ast.Constant) else ast.unparse(mark)
+    return mark_id[:2], mark_id, hint.value if isinstance(hint, ast.Constant) else hint, has_figure
 
 
 def _hints() -> list[tuple[str, str]]:
@@ -63,13 +58,16 @@ def _hints() -> list[tuple[str, str]]:
     return [(chapter, hint) for chapter, _, hint, _ in _checkpoint_calls() if isinstance(hint, str)]
 
 
-def test_every_checkpoint_has_a_hint_and_a_measured_detail():
+def test_every_checkpoint_has_a_stable_id_a_hint_and_a_measured_figure():
     calls = list(_checkpoint_calls())
     assert len(calls) >= 35
-    for chapter, name, hint, has_detail in calls:
-        assert hint is not None and hint != "", (chapter, name)  # (a hint may be computed: an install command)
+    ids = [mark_id for _, mark_id, _, _ in calls]
+    assert len(ids) == len(set(ids)), "two checkpoints share an id"
+    for chapter, mark_id, hint, has_figure in calls:
+        assert re.fullmatch(r"0\d\.[a-z0-9_]+", mark_id) or mark_id.startswith("f"), mark_id
+        assert hint is not None and hint != "", mark_id  # (a hint may be computed: an install command)
         if chapter >= "02":  # the measuring chapters print what each checkpoint saw
-            assert has_detail, (chapter, name)
+            assert has_figure, mark_id
 
 
 def test_checkpoint_hints_are_python_calls_or_workbook_commands():
@@ -88,24 +86,24 @@ def test_hints_that_name_code_run(lab_home):
     assert len(calls) >= 10, calls
     lab.up()
     for chapter, call in calls:
-        if call.startswith("lab.cluster.") and "up()" not in call:
+        if call.startswith("lab.cluster") and "up()" not in call:
             lab.cluster.up()
         try:
-            eval(call, {"lab": lab})  # noqa: S307 - our own hints, from our own notebooks
+            eval(call, {"lab": lab, "ctx": lab.context()})  # noqa: S307 - our own hints; `ctx` as the chapters have it
         except Exception as exc:  # noqa: BLE001
             pytest.fail(f"{chapter}: the hint {call!r} raised {type(exc).__name__}: {exc}")
 
 
 def test_a_failed_checkpoint_shows_its_figure_and_its_hint():
-    from lab.grading.checks import Check
+    from lab.core.marks import check
 
-    bad = Check("A hit is faster", False, detail="hit 900 µs, raw GET 80 µs", hint="lab.up()")
+    bad = check("04.hit_vs_get", "A hit is faster", False, "hit 900 µs, raw GET 80 µs", "lab.up()")
     assert "hit 900 µs" in bad.line() and "fix: lab.up()" in bad.line() and bad.line().startswith("❌ fail")
     html = bad._repr_mimebundle_()["text/html"]
     assert "hit 900 µs" in html and "lab.up()" in html and "fail" in html
-    cell = report_page.detail_cell(bad)
+    cell = report_page.detail(bad)
     assert "hit 900 µs" in cell and "lab.up()" in cell
-    assert Check("fine", True, "12 µs").line().startswith("✅ pass")
+    assert check("04.hit_vs_get", "fine", True, "12 µs").line().startswith("✅ pass")
 
 
 @one_shared_pair

@@ -156,7 +156,7 @@ def test_each_check_accepts_the_idioms_students_meet(pair, exercise):
     assert len(ALSO_RIGHT[exercise]) + 1 >= 2  # the solution and at least one other style
     for answer in ALSO_RIGHT[exercise]:
         result = exercises.check(exercise, answer)
-        assert result.status == "done", (exercise, result.lines())
+        assert result.status == "pass", (exercise, result.lines())
 
 
 def test_the_exercise_texts_list_what_their_user_may_run():
@@ -198,10 +198,10 @@ def test_every_exercise_has_a_stub_cell_a_check_after_it_and_a_solution_file():
 @pytest.mark.parametrize("exercise", FUNCTIONS)
 def test_each_check_accepts_its_solution_and_refuses_wrong_answers(pair, exercise):
     done = exercises.check(exercise, solution(exercise)["answer"])
-    assert done.status == "done" and done.ok, done.lines()
+    assert done.status == "pass" and done.ok, done.lines()
     for wrong in WRONG[exercise]:
         result = exercises.check(exercise, wrong)
-        assert result.status == "wrong" and not result.ok, (exercise, result.lines())
+        assert result.status == "fail" and not result.ok, (exercise, result.lines())
         assert any(not p.ok for p in result.parts) and result.hint, result.lines()
 
 
@@ -226,8 +226,8 @@ def test_a_prediction_counts_when_made_before_the_measurement_whatever_its_value
         time.sleep(0.01)
         observe("04.predict_speedup", 633, hit_us=40.0, miss_ms=25.3, db_ms=20.0)
         result = exercises.check("04.predict_speedup")
-        assert result.status == "done" and result.ok, result.lines()
-        notes = [p.text for p in result.parts if p.note]
+        assert result.status == "pass" and result.ok, result.lines()
+        notes = [p.text for p in result.parts if p.status == "note"]
         assert "the lab measured 633" in notes[0] and "×" in notes[0], notes  # the gap, as a factor
         assert "25.3 ms" in notes[1] and "40 µs" in notes[1], notes  # what explains it: this run's figures
     exercises.predict("05.predict_ttl", 4)
@@ -241,7 +241,7 @@ def test_a_prediction_counts_when_made_before_the_measurement_whatever_its_value
     assert result.ok and "exactly what was measured" in "\n".join(result.lines()) and "37" in result.lines()[-1]
     exercises.predict("06.predict_wait_loss", 12)
     result = exercises.check("06.predict_wait_loss")  # predicted after the measurement: it does not count
-    assert result.status == "wrong" and "before the measurement" in result.parts[0].text
+    assert result.status == "fail" and "before the measurement" in result.parts[0].text
     exercises.predict("05.predict_ttl", "about three")  # not a number: not recorded, and said so
     assert "a prediction is a number" in capsys.readouterr().out
     with pytest.raises(LabError, match="not a prediction"):
@@ -249,14 +249,15 @@ def test_a_prediction_counts_when_made_before_the_measurement_whatever_its_value
 
 
 def test_every_mark_of_an_exercise_carries_a_word_and_its_own_colour():
-    from lab.grading.exercise_runner import Part
+    from lab.core.marks import MIME, Part
 
-    result = exercises.Result("03.lookup", "wrong", [Part(True, "first call"), Part(False, "second call")], "hint")
-    page = result._repr_mimebundle_()["text/html"]
-    assert ">pass</span>" in page and ">fail</span>" in page and ">wrong</span>" in page
+    result = exercises.result("03.lookup", "fail", [Part("pass", "first call"), Part("fail", "second call")], "hint")
+    bundle = result._repr_mimebundle_()
+    page = bundle["text/html"]
+    assert ">pass</span>" in page and ">fail</span>" in page and bundle[MIME]["id"] == "03.lookup"
     items = {item.split("</span>")[-1].strip(): item for item in page.split("<li")[1:]}
     assert "#1a7f37" in items["first call</li>"] and "#cf222e" not in items["first call</li>"]  # green, in a ❌
-    assert "#cf222e" in items["second call</li></ul><div><small>hint: hint</small></div></div>"]
+    assert "#cf222e" in items["second call</li></ul><div><small>hint: <code>hint</code></small></div></div>"]
     assert "✅ pass first call" in "\n".join(result.lines()) and "❌ fail second call" in "\n".join(result.lines())
 
 
@@ -281,10 +282,10 @@ def test_bad_answers_are_one_sentence_and_the_lab_is_intact(pair):
              deletes_other_keys: "NoPermissionError"}  # fmt: skip
     for answer, said in cases.items():
         result = exercises.check("03.lookup", answer)
-        assert result.status == "wrong" and said in "\n".join(result.lines()), result.lines()
+        assert result.status == "fail" and said in "\n".join(result.lines()), result.lines()
     start = time.monotonic()
     result = exercises.check("03.lookup", hangs, limit=1)
-    assert result.status == "wrong" and "did not finish within 1 s" in result.lines()[-2]
+    assert result.status == "fail" and "did not finish within 1 s" in result.lines()[-2]
     assert time.monotonic() - start < 8
     assert admin.get(theirs) == "keep me"
     assert not [u for u in admin.acl_users() if u.startswith("exercise-")], "a check's user was left behind"
@@ -299,7 +300,7 @@ def test_report_without_answers_exits_0_and_counts_what_is_to_do(lab_home, tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 exercise still to do" in result.stdout
     index = (out / "index.html").read_text()
-    assert ">01.replicaof<" in index and ">to do</span>" in index
+    assert ">exercise 01.replicaof<" in index and ">to do</span>" in index
 
 
 def test_a_wrong_exercise_fails_the_report(tmp_path, lab_home, monkeypatch):
@@ -308,7 +309,7 @@ def test_a_wrong_exercise_fails_the_report(tmp_path, lab_home, monkeypatch):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("from lab.grading.checks import checkpoint\ncheckpoint('fine', True)"),
+        nbformat.v4.new_code_cell("from lab.grading.checkpoints import checkpoint\ncheckpoint('07.fine', 'fine', True)"),
         nbformat.v4.new_code_cell("from lab import exercises\n"
                                   "exercises.show(exercises.check('07.same_slot', lambda u, f: f'user:{u}:{f}'))"),
     ]  # fmt: skip
@@ -317,4 +318,4 @@ def test_a_wrong_exercise_fails_the_report(tmp_path, lab_home, monkeypatch):
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out)) == 1
     index = (out / "index.html").read_text()
-    assert ">07.same_slot<" in index and ">wrong</span>" in index and "hint:" in index
+    assert ">exercise 07.same_slot<" in index and ">fail</span>" in index and "hint:" in index

@@ -43,8 +43,10 @@ def test_class_view_over_hand_ins(quick_report, tmp_path):
         folder.mkdir()
         data = {**summary, "author": f"Student {n}"}
         if n == 1:
-            data["checkpoints"] = [{**c, "status": "fail"} if c["chapter"].startswith("04") else c
-                                   for c in data["checkpoints"]]  # fmt: skip
+            data["marks"] = [{**m, "status": "fail"} if m["id"].startswith("04") else m for m in data["marks"]]
+        if n == 2:  # a hand-in in another language: other sentences, the same ids — the same columns
+            data["language"] = "fr"
+            data["marks"] = [{**m, "title": f"(en français) {m['title']}"} for m in data["marks"]]
         (folder / "summary.json").write_text(json.dumps(data))
         paths.append(str(folder))
     paths += [str(out / "handin.html"), str(out / "handin.html")]  # one hand-in given twice: flagged
@@ -62,7 +64,10 @@ def test_class_view_over_hand_ins(quick_report, tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "class" / "class.csv")))
     assert [r["author"] for r in rows] == ["Student 0", "Student 1", "Student 2", "Test Student", "Test Student"]
     assert int(rows[1]["failed"]) >= 4 and rows[0]["failed"] == "0" and rows[3]["twice"] == "yes"
-    assert any(name.startswith("03 exercise 03.lookup") for name in rows[0])
+    assert "03.lookup" in rows[0] and "04.hit_vs_get" in rows[0]
+    ids = {m["id"] for m in summary["marks"]}
+    assert set(rows[0]) - {"author", "mode", "created", "source", "passed", "failed", "to do", "twice"} == ids
+    assert rows[2]["failed"] == "0" and int(rows[2]["passed"]) == len(ids)  # the French hand-in: one table
     page = (tmp_path / "class" / "index.html").read_text()
     assert "Who needs help" in page and "Student 1" in page and "Pass rate" in page
 

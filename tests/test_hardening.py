@@ -293,11 +293,27 @@ def test_settings_out_of_range_are_one_sentence(lab_home, variable, value):
     assert "Traceback" not in result.stderr
 
 
-@one_binary
-def test_cache_refuses_absurd_ttls_in_one_sentence(lab):
+def test_cache_refuses_absurd_arguments_before_reading_anything(monkeypatch, tmp_path):
+    """No lab, no server, no settings: a bad argument is refused first; given its client, keys, ttl and database,
+    the lookup reads no settings at all."""
+    from lab.cache import KeySchema, SlowDB
+    from lab.state import settings
+
+    def no_reading():
+        raise AssertionError("settings were read")
+
+    db = SlowDB(tmp_path / "db.sqlite3", delay=0)
+    monkeypatch.setattr(settings, "load", no_reading)
     for bad in (float("nan"), float("inf"), 1e300, 0):
         with pytest.raises(LabError, match="seconds from"):
             CacheAside(ttl=bad)
+    with pytest.raises(LabError, match="stampede_protection"):
+        CacheAside(stampede_protection="magic")
+    with pytest.raises(LabError, match="read_path"):
+        CacheAside(read_path="telepathy")
+    client = object()  # (never used: nothing is looked up)
+    cache = CacheAside(db, client=client, ttl=5, keys=KeySchema("t:"))
+    assert cache.redis is client and cache.keys.value("k") == "cache:t:k"
 
 
 # -- 9. interrupted and half-broken states heal --------------------------------------------------------

@@ -13,16 +13,20 @@ import pytest
 
 from .conftest import REPO, run_lab
 
-GOOD = {"version": 1, "author": "Ada", "mode": "quick", "created": "2026-12-01T10:00:00", "environment": {},
-        "chapters": [], "checkpoints": [{"chapter": "03_cache_aside", "name": "exercise 03.lookup", "status": "pass",
-                                         "detail": "", "hint": ""}]}  # fmt: skip
+MARK = {"id": "03.lookup", "kind": "exercise", "status": "pass", "title": "exercise 03.lookup", "figure": "",
+        "hint": "", "parts": [], "message": "", "printed": ""}  # fmt: skip
+GOOD = {"version": 2, "author": "Ada", "mode": "quick", "created": "2026-12-01T10:00:00", "language": "en",
+        "environment": {}, "chapters": [], "marks": [MARK]}  # fmt: skip
 WRONG_SHAPES = {
     "author a number": {**GOOD, "author": 42},
-    "checkpoints a string": {**GOOD, "checkpoints": "all good"},
-    "a checkpoint a number": {**GOOD, "checkpoints": [1]},
-    "a status unknown": {**GOOD, "checkpoints": [{**GOOD["checkpoints"][0], "status": "perfect"}]},
-    "a status a list": {**GOOD, "checkpoints": [{**GOOD["checkpoints"][0], "status": ["pass"]}]},
-    "no name": {**GOOD, "checkpoints": [{"chapter": "03", "status": "pass"}]},
+    "marks a string": {**GOOD, "marks": "all good"},
+    "a mark a number": {**GOOD, "marks": [1]},
+    "a status unknown": {**GOOD, "marks": [{**MARK, "status": "perfect"}]},
+    "a status a list": {**GOOD, "marks": [{**MARK, "status": ["pass"]}]},
+    "no title": {**GOOD, "marks": [{"id": "03.lookup", "kind": "exercise", "status": "pass"}]},
+    "an id that is markup": {**GOOD, "marks": [{**MARK, "id": "<script>alert(1)</script>"}]},
+    "a figure of megabytes": {**GOOD, "marks": [{**MARK, "figure": "x" * 100_000}]},
+    "a part that is no part": {**GOOD, "marks": [{**MARK, "parts": [{"status": "perfect", "text": 1}]}]},
     "mode a dict": {**GOOD, "mode": {"quick": True}},
 }
 

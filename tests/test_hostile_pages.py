@@ -23,7 +23,7 @@ HOSTILE_CELLS = [
     'display(HTML("<style>body { display: none }</style><p>styled</p>"))',
     "display(HTML('<img src=\"https://example.invalid/beacon.png\">'))",
     "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
-    "from lab.grading.checks import checkpoint\ncheckpoint('fine', True, detail='<script>x</script> measured')",
+    "from lab.grading.checkpoints import checkpoint\ncheckpoint('00.fine', 'fine', True, '<script>x</script> measured')",
     # what nbconvert's template writes unescaped: a mermaid diagram's text, an image's width and height
     "display({'text/vnd.mermaid': '</pre><meta http-equiv=refresh content=\"1;url=https://example.invalid\">'"
     "'<h1>ALL PASSED</h1>'}, raw=True)",

@@ -6,7 +6,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from lab import bench, plots, ttl
+from lab import bench, context, plots, ttl
 from lab.core.errors import LabError
 
 from .conftest import run_lab
@@ -16,33 +16,39 @@ COLUMNS = ["variant", "latency_us", "sample", "t"]
 
 
 def test_hits_and_raw_get_are_alternated_tidy_rows(pair):
-    df = bench.hits(50)
+    hits = bench.hits(context(), 50)
+    df = hits.frame
+    assert [m.id for m in hits.marks()] == ["04.hit_vs_get"]
     assert list(df.columns) == COLUMNS and len(df) == 100
     assert df.groupby("variant").size().to_dict() == {"cache hit": 50, "raw GET": 50}
     assert (df.latency_us > 0).all() and df.t.is_monotonic_increasing
 
 
 def test_misses_include_the_database_delay(pair):
-    df = bench.misses(3, delay=0.05, jitter=0)
+    ctx = context()
+    misses = bench.misses(ctx, 3, delay=0.05, jitter=0)
+    df = misses.frame
     assert len(df) == 3 and (df.latency_us >= 50_000).all()
+    lookups = bench.Lookups.of(bench.hits(ctx, 20), misses)
+    assert set(lookups.frame.variant) == {"cache hit", misses.variant} and lookups.marks()[0].ok
 
 
 @pytest.mark.parametrize(
     "frame, variants",
     [
-        (lambda: bench.master_vs_replica(20), {"hit on master", "hit on replica"}),
-        (lambda: bench.connection_reuse(10), {"reused client", "new client per request"}),
-        (lambda: bench.round_trips(20), {"pipelined GET+PTTL", "sequential GET, PTTL"}),
-        (lambda: bench.miss_overhead(10), {"miss (0 ms db)", "cache hit"}),
+        (lambda: bench.master_vs_replica(context(), 20), {"hit on master", "hit on replica"}),
+        (lambda: bench.connection_reuse(context(), 10), {"reused client", "new client per request"}),
+        (lambda: bench.round_trips(context(), 20), {"pipelined GET+PTTL", "sequential GET, PTTL"}),
+        (lambda: bench.miss_overhead(context(), 10), {"miss (0 ms db)", "cache hit"}),
     ],
 )
 def test_comparisons_measure_both_sides(pair, frame, variants):
-    df = frame()
+    df = frame().frame
     assert set(df.variant) == variants and list(df.columns) == COLUMNS
 
 
 def test_percentile_table(pair):
-    table = bench.percentile_table(bench.hits(30))
+    table = bench.percentile_table(bench.hits(context(), 30))
     assert list(table.columns) == ["count", "p50_us", "p90_us", "p99_us", "max_us"]
     assert (table.p50_us <= table.p99_us).all() and (table.p99_us <= table.max_us).all()
 
@@ -83,7 +89,9 @@ def test_bench_when_the_lab_is_down(lab_home):
 
 
 def test_single_key_counts_down_on_both_servers(pair):
-    df = ttl.single_key(1.0, 0.1)
+    countdown = ttl.single_key(context(), 1.0, 0.1)
+    df = countdown.frame
+    assert countdown.replica_delay_s >= 0 and {m.id for m in countdown.marks()} == {"05.ttl_rounding", "05.pttl"}
     assert set(df.server) == {"master", "replica"}
     alive = df[(df.ttl_s >= 0) & (df.pttl_s >= 0)]
     assert (alive.ttl_s - alive.ideal_s).abs().max() <= 1.0
@@ -91,13 +99,17 @@ def test_single_key_counts_down_on_both_servers(pair):
 
 
 def test_population_all_expire(pair):
-    df = ttl.population(30, 1.0, "staggered", interval=0.1)
+    decay = ttl.population(context(), 30, 1.0, "staggered", interval=0.1)
+    df = decay.frame
+    assert decay.marks()[0].ok, decay.marks()[0].line()
     assert df.live_keys.iloc[0] == 30 and df.live_keys.iloc[-1] == 0
     assert df.expired_keys.iloc[-1] == 30
 
 
 def test_lazy_vs_active(pair):
-    df = ttl.lazy_vs_active(20, 0.3, watch=1.0, interval=0.2)
+    lazy = ttl.lazy_vs_active(context(), 20, 0.3, watch=1.0, interval=0.2)
+    df = lazy.frame
+    assert lazy.hz > 0 and lazy.marks()[0].ok
     last = df[df.phase == "never read"].groupby("expiry").keys_in_memory.last()
     assert last["active expiry on"] == 0 and last["active expiry off"] == 20
     assert df.keys_in_memory.iloc[-1] == 0  # reading them removed them (lazy expiry)
@@ -107,18 +119,19 @@ def test_lazy_vs_active(pair):
 
 
 def test_replica_keeps_expired_key_until_the_masters_del(pair):
-    df = ttl.replica_view(0.3)
-    assert df["replica GET"].iloc[0] == "short-lived" and pd.isna(df["replica GET"].iloc[1])
-    assert df["replica keys in memory"].tolist() == [1, 1, 0]
+    view = ttl.replica_view(context(), 0.3)
+    assert view.rows[0]["replica_get"] == "short-lived" and view.rows[1]["replica_get"] is None
+    assert view.column("replica_keys") == [1, 1, 0] and view.marks()[0].ok
+    assert "replica keys in memory" in view.table().columns  # the header people read: presentation only
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: ttl.single_key(-1),
-        lambda: ttl.population(0),
-        lambda: ttl.population(10, mode="x"),
-        lambda: ttl.lazy_vs_active(ttl=0),
+        lambda: ttl.single_key(None, -1),  # (no lab given: the arguments are refused before any I/O)
+        lambda: ttl.population(None, 0),
+        lambda: ttl.population(None, 10, mode="x"),
+        lambda: ttl.lazy_vs_active(None, ttl=0),
     ],
 )
 def test_ttl_bad_input_is_a_sentence(call):
@@ -128,7 +141,7 @@ def test_ttl_bad_input_is_a_sentence(call):
 
 def test_ttl_when_the_lab_is_down(lab_home, in_a_notebook):
     with pytest.raises(LabError, match=r"lab\.up\(\)"):
-        ttl.single_key(1)
+        ttl.single_key(context(), 1)
 
 
 def test_plots_are_figures_with_titles_and_units():

@@ -25,12 +25,16 @@ def test_every_chapter_passes(quick_report):
         assert re.search(
             rf'<a href="{chapter.stem}.html">{chapter.stem}</a></td><td>[^<]+</td><td><span [^>]+>pass<', index
         ), chapter.stem
-    assert ">fail</span>" not in index and ">wrong</span>" not in index and "Test Student" in index
+    assert ">fail</span>" not in index and "Test Student" in index
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["author"] == "Test Student"
-    assert len(summary["checkpoints"]) >= 35 and {c["status"] for c in summary["checkpoints"]} == {"pass"}
-    assert all(c["detail"] for c in summary["checkpoints"] if c["chapter"] >= "02"), "a measured figure is missing"
-    done = {c["name"].removeprefix("exercise ") for c in summary["checkpoints"] if c["name"].startswith("exercise ")}
+    assert summary["author"] == "Test Student" and summary["version"] == 2 and summary["language"] == "en"
+    marks = summary["marks"]
+    assert len(marks) >= 35 and {m["status"] for m in marks} == {"pass"}
+    ids = [m["id"] for m in marks]
+    assert len(ids) == len(set(ids)) and {"04.hit_vs_get", "03.first_lookup", "02.stale_read"} <= set(ids)
+    checkpoints = [m for m in marks if m["kind"] == "checkpoint"]
+    assert all(m["figure"] for m in checkpoints if m["id"] >= "02"), "a measured figure is missing"
+    done = {m["id"] for m in marks if m["kind"] == "exercise"}
     assert done == set(exercises.EXERCISES), "with --solutions, every exercise is done"
     assert summary["mode"] == "quick with the solutions"
 
@@ -110,8 +114,8 @@ def test_a_failing_chapter_is_reported_and_exits_non_zero(tmp_path, lab_home, mo
     nb.cells = [
         nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(
-            "from lab.grading.checks import checkpoint\ncheckpoint('fine', True)\n"
-            "checkpoint('fast enough', False, detail='measured 912 µs', hint='lab.up()')"
+            "from lab.grading.checkpoints import checkpoint\ncheckpoint('00.fine', 'fine', True)\n"
+            "checkpoint('00.fast', 'fast enough', False, 'measured 912 µs', 'lab.up()')"
         ),
         nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"),
     ]
@@ -169,3 +173,17 @@ def test_an_interrupted_run_leaves_no_half_report(tmp_path, lab_home, after):
     assert proc.returncode != 0 and "Traceback" not in stderr, stderr
     assert not out.exists(), "an interrupted run left a report behind"
     assert not list(tmp_path.glob(".report.*")), "a partial folder was left behind"
+
+
+def test_each_chapter_keeps_its_own_quick_values():
+    """`--quick` takes each chapter's own values (its parameters cell's metadata), only names that cell assigns."""
+    quick = {}
+    for path in report.find_chapters():
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        values = cell.metadata.get("quick", {})
+        assert set(values) <= set(report.parameter_names(cell.source)), path.name
+        quick[path.stem[:2]] = values
+        assert report.inject_parameters(nb) == values  # (no values given: the chapter's quick ones)
+    assert quick["04"]["hit_samples"] < 5000 and quick["06"]["failover_runs"] == 1
+    assert not hasattr(report.run, "QUICK"), "the report keeps no chapter's values"

@@ -12,7 +12,7 @@ import subprocess
 import nbformat
 import pytest
 
-from lab import cache_lessons, checkpoints, clients, report, servers
+from lab import cache_lessons, checkpoints, clients, context, report, servers
 from lab.cache.slowdb import SlowDB
 from lab.core.errors import LabError
 
@@ -89,10 +89,10 @@ def test_a_master_killed_mid_chapter_03_is_one_sentence(lab):
     db = SlowDB(lab.path("db.sqlite3"), delay=0)
     servers.kill("master")
     with pytest.raises(LabError, match="did not answer during the jitter lesson"):
-        cache_lessons.jitter(db, db.keys(5), 60)
-    broken = checkpoints.cache_aside(replay=None, slow_db_delay=0.1, invalidation=None, negative=None,
-                                     stampede=None, stampede_clients=5, outage=None)  # fmt: skip
-    assert len(broken) == 1 and not broken[0].ok and "lab.up()" in broken[0].hint
+        cache_lessons.jitter(context(), db, db.keys(5), 60)
+    half = cache_lessons.Stampede(())  # a measurement the dead master left without rows
+    broken = checkpoints.marks(half)
+    assert len(broken) == 1 and not broken[0].ok and "lab.up()" in broken[0].hint and broken[0].id == "03.stampede"
 
 
 def test_a_made_up_checkpoint_bundle_fails_its_row_not_the_report(tmp_path, lab_home, monkeypatch):
@@ -100,18 +100,20 @@ def test_a_made_up_checkpoint_bundle_fails_its_row_not_the_report(tmp_path, lab_
     folder.mkdir()
     nb = nbformat.v4.new_notebook()
     forged = ("from IPython.display import display\n"
-              "display({'application/vnd.redis-workbook.checkpoint+json': {'name': 1, 'ok': 'yes'},"
-              " 'application/vnd.redis-workbook.exercise+json': [1, 2],"
-              " 'text/plain': 'forged'}, raw=True)")  # fmt: skip
+              "display({'application/vnd.redis-workbook.mark+json': {'id': 1, 'status': 'yes'},"
+              " 'text/plain': 'forged'}, raw=True)\n"
+              "display({'application/vnd.redis-workbook.mark+json': {'id': '07.same_slot', 'kind': 'exercise',"
+              " 'status': 'pass', 'title': 'from another chapter'}, 'text/plain': 'forged'}, raw=True)")  # fmt: skip
     nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("from lab.grading.checks import checkpoint\ncheckpoint('fine', True)"),
+                nbformat.v4.new_code_cell("from lab.grading.checkpoints import checkpoint\n"
+                                          "checkpoint('00.fine', 'fine', True)"),
                 nbformat.v4.new_code_cell(forged)]  # fmt: skip
     nbformat.write(nb, folder / "00_forged.ipynb")
     monkeypatch.setattr(report.run.settings, "NOTEBOOKS_DIR", folder)
     out = tmp_path / "out"
     assert report.build(quick=True, out=str(out)) == 1
     index = (out / "index.html").read_text()
-    assert "a cell displayed a malformed checkpoint" in index and "malformed exercise result" in index
+    assert "a cell displayed a malformed mark" in index and "a mark of another chapter or exercise" in index
 
 
 @one_binary

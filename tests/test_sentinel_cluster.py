@@ -6,7 +6,7 @@ import time
 import pytest
 import redis
 
-from lab import cluster, failover, ports, sentinel, servers
+from lab import cluster, cluster_lessons, context, failover, ports, sentinel, servers
 from lab.cache import CacheAside
 from lab.cache.slowdb import SlowDB
 from lab.core.errors import LabError
@@ -31,26 +31,30 @@ def test_sentinels_watch_the_master(sentinels):
 
 
 def test_failover_promotes_the_replica_and_restore_puts_it_back(sentinels):
-    row = failover.run_once(use_wait=False)
+    row = failover.run_once(context(), use_wait=False)
     assert row["new_master_port"] == sentinels.replica_port and row["killed_role"] == "master"
     assert 0 < row["failover_s"] < 20 and row["writes_refused"] > 0 and row["writes_lost"] == 0
-    failover.restore()
+    topology = failover.restore(context())
     status = servers.status()
     assert [r.actual_role for r in status] == ["master", "slave"] and status[1].link_status == "up"
+    assert [m.id for m in topology.marks() if m.ok] == ["06.topology"]
     assert all(r["master"].endswith(f":{sentinels.master_port}") for r in sentinel.status())
 
 
 def test_wait_keeps_acknowledged_writes_through_a_failover(sentinels):
-    without, with_wait = failover.measure(1, use_wait=False, lag_s=0.3) + failover.measure(1, use_wait=True, lag_s=0.3)
+    lossy = failover.lost_writes(context(), 0.3)
+    without, with_wait = lossy.rows
     assert without["writes_lost"] > 0  # acknowledged by the master, never replicated: gone
     assert with_wait["writes_lost"] == 0
+    assert [m.id for m in lossy.marks() if m.ok] == ["06.wait"]
     failover.restore()
 
 
 def test_cache_lookups_follow_the_new_master(sentinels):
-    rows = failover.lookups_through_failover(SlowDB(delay=0.02))
+    timeline = failover.lookups_through_failover(context(), SlowDB(delay=0.02))
+    rows = timeline.rows
     assert rows[0]["cache"] == "hit" and rows[-1]["cache"] == "hit"
-    assert any(r["cache"] == "unavailable" for r in rows)
+    assert any(r["cache"] == "unavailable" for r in rows) and timeline.marks()[0].ok
     failover.restore()
 
 
@@ -72,7 +76,7 @@ def test_sentinel_port_taken_leaves_nothing_started(lab, monkeypatch):
 
 def test_failover_without_sentinels_is_one_sentence(lab):
     with pytest.raises(LabError, match="--sentinel"):
-        failover.run_once()
+        failover.run_once(context())
 
 
 @pytest.fixture
@@ -87,6 +91,7 @@ def six(lab_home, redis_server, monkeypatch):
 def test_cluster_forms_with_three_masters_and_three_replicas(six):
     rows = cluster.status()
     assert sorted(r["role"] for r in rows) == ["master"] * 3 + ["replica"] * 3
+    assert [m.id for m in cluster_lessons.nodes(context()).marks() if m.ok] == ["07.shape"]
     assert all(r["state"] == "up" for r in rows)
     assert {r["master_port"] for r in rows if r["role"] == "replica"} == {
         r["port"] for r in rows if r["role"] == "master"
@@ -102,17 +107,22 @@ def test_moved_for_a_plain_client_and_cache_aside_over_the_cluster(six):
     with pytest.raises(redis.exceptions.MovedError):
         cluster.connect(other).get(key)
     rc.delete(key)
+    moved = cluster_lessons.moved_for_plain_client(context(), key)
+    assert moved.reply.startswith("MOVED") and moved.node != owner and moved.marks()[0].ok
+    placement = cluster_lessons.placement(context(), ["cache:{user:1}:name", "cache:{user:1}:email"])
+    assert placement.marks()[0].ok and placement.rows[0]["master_port"] is not None
     cache = CacheAside(SlowDB(six / "db.sqlite3", delay=0.05), client=cluster.cluster_client("app"))
-    assert [cache.get("test-key").source, cache.get("test-key").source] == ["slow_db", "cache"]
+    lookups = cluster_lessons.ClusterLookups((cache.get("test-key"), cache.get("test-key")))
+    assert [r.source for r in lookups.results] == ["slow_db", "cache"] and lookups.marks()[0].ok
 
 
 def test_cluster_master_failure_is_taken_over(six):
-    result = cluster.kill_master_and_time()
-    assert result["new_master_port"] != result["killed_port"] and result["value"] == "after the failover"
-    assert 0 < result["failover_s"] < 20
+    result = cluster_lessons.kill_master_and_time(context())
+    assert result.new_master_port != result.killed_port and result.value == "after the failover"
+    assert 0 < result.failover_s < 20 and [m.id for m in result.marks()] == ["07.failover"]
     rows = cluster.status()
     assert all(r["state"] == "up" for r in rows)
-    assert next(r for r in rows if r["port"] == result["killed_port"])["role"] == "replica"
+    assert next(r for r in rows if r["port"] == result.killed_port)["role"] == "replica"
 
 
 def test_cluster_down_forgets_it(six):

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 from ..core import fix
 from ..core.errors import LabError
-from ..servers import clients
+from ..servers.context import Lab, context
 from ..state import settings
 from ..state.keys import KeySchema
 from .slowdb import SlowDB
@@ -153,21 +153,30 @@ class CacheAside:
         cache_not_found: bool = True,
         keys: KeySchema | None = None,
         read_path: str = "packed",
+        lab: Lab | None = None,
     ):
-        s = settings.load()
-        self.keys = keys or KeySchema(s.key_prefix)
+        """Every argument is checked before anything is read or connected. Given `client` and `keys` (and a
+        `ttl`), the lookup reads no settings at all; else they come from `lab` (a `lab.context()`), made now
+        if not given."""
         if read_path not in READ_PATHS:
             raise LabError(f"read_path={read_path!r}: use one of {', '.join(map(repr, READ_PATHS))}.")
-        self._read = self.read_packed if read_path == "packed" else self.read_pipelined
-        self.db = db or SlowDB()
-        self.redis = client or clients.client("master", "app", s=s, socket_timeout=2.0)
-        self.ttl = settings.check_seconds("ttl", s.cache_ttl if ttl is None else ttl, *settings.TTL_RANGE)
-        self.negative_ttl = settings.check_seconds("negative_ttl", negative_ttl, *settings.TTL_RANGE)
-        self.ttl_jitter = settings.check_seconds("ttl_jitter", ttl_jitter, 0.0, 1.0)
         if stampede_protection not in STAMPEDE_MODES:
             raise LabError(
                 f"stampede_protection={stampede_protection!r}: use one of {', '.join(map(repr, STAMPEDE_MODES))}."
             )
+        if ttl is not None:
+            ttl = settings.check_seconds("ttl", ttl, *settings.TTL_RANGE)
+        self.negative_ttl = settings.check_seconds("negative_ttl", negative_ttl, *settings.TTL_RANGE)
+        self.ttl_jitter = settings.check_seconds("ttl_jitter", ttl_jitter, 0.0, 1.0)
+        if client is None or keys is None or ttl is None:
+            lab = lab or context()
+        self.keys = keys or lab.keys
+        self.ttl = (
+            ttl if ttl is not None else settings.check_seconds("ttl", lab.settings.cache_ttl, *settings.TTL_RANGE)
+        )
+        self._read = self.read_packed if read_path == "packed" else self.read_pipelined
+        self.db = db or SlowDB()
+        self.redis = client or lab.client("master", "app", socket_timeout=2.0)
         self.stampede_protection = stampede_protection
         self._flights = _SingleFlight()
         self.invalidate_on_write = invalidate_on_write

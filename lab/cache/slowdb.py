@@ -42,10 +42,14 @@ class SlowDB:
     """A key → value table behind an artificial latency (`delay` seconds per read, `LAB_SLOW_DB_DELAY`)."""
 
     def __init__(self, path: Path | None = None, delay: float | None = None, jitter: float = 0.0):
-        s = settings.load()
-        self.path = Path(path) if path else s.path(FILE)
-        self.delay = settings.check_seconds("delay", s.slow_db_delay if delay is None else delay, *settings.DELAY_RANGE)
+        if delay is not None:
+            delay = settings.check_seconds("delay", delay, *settings.DELAY_RANGE)
         self.jitter = settings.check_seconds("jitter", jitter, *settings.DELAY_RANGE)
+        s = settings.load() if path is None or delay is None else None  # (given both, no settings are read)
+        self.path = Path(path) if path else s.path(FILE)
+        self.delay = (
+            delay if delay is not None else settings.check_seconds("delay", s.slow_db_delay, *settings.DELAY_RANGE)
+        )
         self.reads = 0  # how many reads reached the database (the stampede lesson counts them)
         self._count_lock = threading.Lock()
         self._local = threading.local()

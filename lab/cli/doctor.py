@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
-from ..core import fix
+from ..core import fix, marks
 from ..core.errors import LabError
 from ..core.text import plural
-from ..grading.checks import Check
 from ..servers import drift
 from ..state import binaries, credentials, platform, settings
 from ..state.listeners import holder
 from ..state.private import too_open
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the lab needs, and whether this machine has it (a doctor's line, not a chapter's mark)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    hint: str = ""
+    advice: bool = False  # a warning: said, with its fix, but it fails nothing
+
+    @property
+    def status(self) -> str:
+        return "pass" if self.ok else "warn" if self.advice else "fail"
+
+    def line(self) -> str:
+        text = f"{marks.plain(self.status)} {self.name}" + (f" — {self.detail}" if self.detail else "")
+        return text + (f"\n   fix: {self.hint}" if not self.ok and self.hint else "")
 
 
 def _python() -> Check:

@@ -53,15 +53,24 @@ def install_notebook_handler() -> None:
         skipped = etype.__name__ == "ChapterSkipped"
         # a server that went away or hung in the middle of a cell: one sentence, not a redis-py traceback
         sentence = str(value) if issubclass(etype, LabError) else redis_sentence(value)
-        display(chapter_stop("skipped" if skipped else "failed", sentence), raw=True)
+        display(chapter_stop("skipped" if skipped else "fail", sentence))
 
     shell.set_custom_exc((LabError, redis.RedisError), _show)
 
 
-CHAPTER_MIME = "application/vnd.redis-workbook.chapter+json"
+def chapter_stop(status: str, reason: str):
+    """Why a chapter stopped, as a mark (kind "chapter", status skipped or fail): the sentence for the student,
+    the data for the report. Its id is the chapter's number when the kernel knows its notebook (JupyterLab names
+    it), else "00" — the report sets the id of what it collects anyway."""
+    from .marks import Mark
+
+    title = "chapter" if status == "skipped" else "the chapter ran to the end"
+    return Mark(_chapter_id(), "chapter", status, title, reason)
 
 
-def chapter_stop(status: str, reason: str) -> dict:
-    """Why a chapter stopped, as a MIME bundle: the sentence for the student, the data for the report."""
-    return {"text/plain": f"{'⏭️' if status == 'skipped' else '❌'} {reason}",
-            CHAPTER_MIME: {"status": status, "reason": reason}}  # fmt: skip
+def _chapter_id() -> str:
+    import os
+    import re
+
+    found = re.match(r"(\d\d)_", os.path.basename(os.environ.get("JPY_SESSION_NAME", "")))
+    return found.group(1) if found else "00"

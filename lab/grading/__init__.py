@@ -1,3 +1,3 @@
-"""Verdicts: a checkpoint (`checks`) and each chapter's (`checkpoints`), the exercises (`exercises`: the API;
+"""Verdicts, each a `lab.core.marks.Mark`: a chapter's checkpoints (`checkpoints`: `show(results...)`), the exercises (`exercises`: the API;
 `exercise_checks`: one check each; `exercise_places`, `exercise_runner`: where and how an answer runs;
 `sandbox`: the child process it runs in). Imports `lab.lessons` and below."""

@@ -8,24 +8,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..core.marks import Part
 from . import sandbox
 
 _predictions: dict[str, Recorded] = {}
 _observations: dict[str, Recorded] = {}
-
-
-@dataclass
-class Part:
-    """One thing a check verified, and whether the answer did it; a `note` is no verdict, only information
-    (how far a prediction was from the measurement, and why)."""
-
-    ok: bool
-    text: str
-    note: bool = False
-
-    @property
-    def word(self) -> str:
-        return "note" if self.note else "pass" if self.ok else "fail"
 
 
 class Wrong(Exception):
@@ -41,13 +28,13 @@ class Checker:
         self.printed: list[str] = []  # what the answer printed, each call (capped)
 
     def part(self, ok: bool, text: str) -> None:
-        self.parts.append(Part(bool(ok), text))
+        self.parts.append(Part("pass" if ok else "fail", text))
         if not ok:
             raise Wrong(text)
 
     def note(self, text: str) -> None:
         """Record information that is no verdict (it never fails the exercise)."""
-        self.parts.append(Part(True, text, note=True))
+        self.parts.append(Part("note", text))
 
     def run(self, *args, returns: Callable[[object], object] | None = None):
         """Call the student's answer in a child process, bounded in time and memory; `returns` converts what it

@@ -1,3 +1,4 @@
-"""What the chapters measure and show: replication (`replication`, `replica_limits`), latency (`bench`), TTLs
-(`ttl`), failovers (`failover`), chapter 03's lessons (`cache_lessons`), their pictures (`plots`), progress bars
-(`progress`), and small display helpers (`notebook`). Imports `lab.cache` and below."""
+"""What the chapters measure and show, each measurement a result that owns its checks (`results`, their base):
+replication (`replication`, `resync`, `replica_limits`), chapter 03's lessons (`cache_lessons`), latency
+(`bench`), TTLs (`ttl`), failovers (`failover`), the cluster's lessons (`cluster_lessons`), their pictures
+(`plots`), progress bars (`progress`), and small display helpers (`notebook`). Imports `lab.cache` and below."""

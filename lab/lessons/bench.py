@@ -1,4 +1,4 @@
-"""Latency measurements through the real lookup path, returned as tidy pandas DataFrames.
+"""Latency measurements through the real lookup path (chapter 04), each a result holding a tidy DataFrame.
 
 One row per sample: `variant`, `latency_us`, `sample`, `t` (seconds since the run started). Variants
 that are compared (a cache hit and a raw redis-py GET, master and replica, ...) are measured
@@ -11,14 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..cache.lookup import CacheAside
+from ..cache.lookup import CacheAside, LookupResult
 from ..cache.slowdb import SlowDB
 from ..core import fix
 from ..core.errors import LabError
-from ..servers import clients
+from ..core.marks import Mark, check
+from ..servers.context import Lab, context
 from ..state import settings
-from ..state.keys import KeySchema
 from .progress import progress
+from .results import Measured
 
 KEY = "test-key"
 
@@ -69,30 +70,123 @@ def alternate(variants: dict[str, Callable[[], object]], samples: int, desc: str
 
 
 def tidy_frame(rows: list[dict]):
-    """Latency rows as the tidy DataFrame every measurement returns: variant, latency_us, sample, t."""
+    """Latency rows as the tidy DataFrame every measurement holds: variant, latency_us, sample, t."""
     import pandas as pd
 
     return pd.DataFrame(rows, columns=["variant", "latency_us", "sample", "t"])
 
 
-def hits(samples: int = 3000, db: SlowDB | None = None, with_pipeline: bool = False):
+@dataclass(frozen=True, eq=False)
+class Latencies(Measured):
+    """Latency samples in the tidy shape (`frame`: variant, latency_us, sample, t), variants alternated."""
+
+    rows: tuple[dict, ...]
+    chapter = "04"
+
+    @property
+    def frame(self):
+        return tidy_frame(list(self.rows))
+
+    def p50(self, variant: str) -> float:
+        return float(self.frame.groupby("variant").latency_us.median()[variant])
+
+    def table(self):
+        return percentile_table(self.frame)
+
+
+class Hits(Latencies):
+    """Cache hits against raw GETs of the same key (and, if asked, hits through redis-py's pipeline)."""
+
+    def checks(self) -> list[Mark]:
+        hit, raw = self.p50("cache hit"), self.p50("raw GET")
+        return [check("04.hit_vs_get", "A hit is one round trip: nearer one raw GET than two (ratio < 1.5)",
+                      hit / raw < 1.5, f"hit p50 {hit:.0f} µs ÷ raw GET p50 {raw:.0f} µs = {hit / raw:.2f}",
+                      "GET and PTTL go in one round trip (CacheAside.read_packed, chapter 03); on a busy machine, "
+                      "run the chapter again")]  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Lookups(Latencies):
+    """Hits and misses together (to plot on one log axis), with the database delay the first misses paid."""
+
+    miss_variant: str = ""
+    miss_delay: float = 0.0
+
+    @classmethod
+    def of(cls, hits: Latencies, misses: Misses, *more: Latencies) -> Lookups:
+        rows = [r for r in hits.rows if r["variant"] == "cache hit"] + list(misses.rows)
+        return cls(tuple(rows + [r for m in more for r in m.rows]), misses.variant, misses.delay)
+
+    def checks(self) -> list[Mark]:
+        hit, miss = self.p50("cache hit"), self.p50(self.miss_variant)
+        return [check("04.hit_vs_miss", "A hit skips the database: a miss costs at least its database delay more",
+                      miss - hit >= self.miss_delay * 1e6,
+                      f"hit {hit:.0f} µs, miss {miss / 1000:.1f} ms, database delay {self.miss_delay * 1000:.0f} ms",
+                      "lab.up()")]  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Misses(Latencies):
+    """Misses at a database delay (plus jitter): invalidate, then look up."""
+
+    delay: float = 0.0
+
+    @property
+    def variant(self) -> str:
+        return self.rows[0]["variant"]
+
+
+class Reuse(Latencies):
+    """One reused client against a new client per request."""
+
+    def checks(self) -> list[Mark]:
+        new, reused = self.p50("new client per request"), self.p50("reused client")
+        return [check("04.reuse", "A new client per request is slower than a reused one", new > reused,
+                      f"{new:.0f} µs vs {reused:.0f} µs", "lab.client('master', 'app')")]  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Workshop(Measured):
+    """The workshop's benchmark: one request that misses, one that hits (`LookupResult`s), and the delay."""
+
+    first: LookupResult
+    second: LookupResult
+    db_delay: float
+    chapter = "04"
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"request": n, "source": r.source, "elapsed_ms": r.elapsed_ms}
+                             for n, r in ((1, self.first), (2, self.second))])  # fmt: skip
+
+    def checks(self) -> list[Mark]:
+        first, second, delay_ms = self.first, self.second, self.db_delay * 1000
+        return [check("04.workshop", "The workshop's first request pays the database, the second does not",
+                      first.source == "slow_db" and first.elapsed_ms >= delay_ms * 0.9
+                      and second.source == "cache" and second.elapsed_ms < delay_ms * 0.5,
+                      f"{first.elapsed_ms:.0f} ms then {second.elapsed_ms:.2f} ms", "lab.up()")]  # fmt: skip
+
+
+def hits(lab: Lab, samples: int = 3000, db: SlowDB | None = None, with_pipeline: bool = False) -> Hits:
     """Cache hits against raw redis-py GETs of the same key, the same user, the same server (and, with
     `with_pipeline`, hits read through redis-py's pipeline idiom instead of the hand-packed round trip)."""
-    cache = CacheAside(db or SlowDB(delay=0))
-    idiom = CacheAside(cache.db, read_path="pipeline")
+    cache = CacheAside(db or SlowDB(delay=0), lab=lab)
+    idiom = CacheAside(cache.db, read_path="pipeline", lab=lab)
     cache.get(KEY)
-    raw = clients.client("master", "app")
-    rkey = KeySchema().value(KEY)
+    raw = lab.client("master", "app")
+    rkey = lab.keys.value(KEY)
     variants = {"cache hit": lambda: cache.get(KEY), "raw GET": lambda: raw.get(rkey)}
     if with_pipeline:
         variants["cache hit (redis-py pipeline)"] = lambda: idiom.get(KEY)
-    return tidy_frame(alternate(variants, samples, "hits vs GET"))
+    return Hits(tuple(alternate(variants, samples, "hits vs GET")))
 
 
-def misses(samples: int = 40, delay: float = 0.02, jitter: float = 0.01, label: str | None = None):
+def misses(lab: Lab, samples: int = 40, delay: float = 0.02, jitter: float = 0.01, label: str | None = None) -> Misses:
     """Cache misses with a database delay (and jitter): invalidate, then look up."""
     db = SlowDB(delay=delay, jitter=jitter)
-    cache = CacheAside(db)
+    cache = CacheAside(db, lab=lab)
     name = label or f"miss ({delay * 1000:.0f} ms db)"
     rows = []
     t0 = time.perf_counter()
@@ -101,13 +195,12 @@ def misses(samples: int = 40, delay: float = 0.02, jitter: float = 0.01, label: 
         rows.append(
             {"variant": name, "latency_us": _timed(lambda: cache.get(KEY)), "sample": i, "t": time.perf_counter() - t0}
         )
-    return tidy_frame(rows)
+    return Misses(tuple(rows), delay)
 
 
-def miss_overhead(samples: int = 200):
+def miss_overhead(lab: Lab, samples: int = 200) -> Latencies:
     """Misses with the database delay at 0 next to hits: what the cache itself adds on a miss."""
-    db = SlowDB(delay=0)
-    cache = CacheAside(db)
+    cache = CacheAside(SlowDB(delay=0), lab=lab)
 
     def miss():
         cache.invalidate(KEY)  # not timed: the next lookup is a miss
@@ -117,64 +210,52 @@ def miss_overhead(samples: int = 200):
     t0 = time.perf_counter()
     for i in progress(range(samples), desc="miss overhead", unit="rounds"):
         rows.append({"variant": "miss (0 ms db)", "latency_us": miss(), "sample": i, "t": time.perf_counter() - t0})
-        rows.append(
-            {
-                "variant": "cache hit",
-                "latency_us": _timed(lambda: cache.get(KEY)),
-                "sample": i,
-                "t": time.perf_counter() - t0,
-            }
-        )
-    return tidy_frame(rows)
+        hit = _timed(lambda: cache.get(KEY))
+        rows.append({"variant": "cache hit", "latency_us": hit, "sample": i, "t": time.perf_counter() - t0})
+    return Latencies(tuple(rows))
 
 
-def master_vs_replica(samples: int = 2000):
-    """The same cache hit read from the master and from the replica."""
+def master_vs_replica(lab: Lab, samples: int = 2000) -> Latencies:
+    """The same cache hit read from the master and from the replica (an external Redis: its replica URL, or
+    the same server twice when it gives none — the table says which)."""
     db = SlowDB(delay=0)
-    on_master = CacheAside(db)
-    on_replica = CacheAside(db, client=clients.client("replica", "app"))
+    on_master = CacheAside(db, lab=lab)
+    on_replica = CacheAside(db, client=lab.client("replica", "app"), lab=lab)
     on_master.get(KEY)
-    _wait_replicated(KeySchema().value(KEY))
-    return tidy_frame(
-        alternate(
-            {"hit on master": lambda: on_master.get(KEY), "hit on replica": lambda: on_replica.get(KEY)},
-            samples,
-            "master vs replica",
-        )
-    )
+    _wait_replicated(lab, lab.keys.value(KEY))
+    same = lab.is_external and lab.settings.endpoint("replica") in (None, lab.settings.endpoint("master"))
+    replica = "hit on the master again (the endpoint gives no replica)" if same else "hit on replica"
+    variants = {"hit on master": lambda: on_master.get(KEY), replica: lambda: on_replica.get(KEY)}
+    return Latencies(tuple(alternate(variants, samples, "master vs replica")))
 
 
-def _wait_replicated(rkey: str, timeout: float = 5.0) -> None:
-    replica = clients.client("replica")
+def _wait_replicated(lab: Lab, rkey: str, timeout: float = 5.0) -> None:
+    replica = lab.client("replica")
     deadline = time.monotonic() + timeout
     while replica.exists(rkey) == 0 and time.monotonic() < deadline:
         time.sleep(0.005)
 
 
-def connection_reuse(samples: int = 300):
+def connection_reuse(lab: Lab, samples: int = 300) -> Reuse:
     """One reused client against a new client (connect, log in, GET, close) per request."""
-    s = settings.load()
-    reused = clients.client("master", "app", s=s)
-    new_client = clients.factory("master", "app", s=s)  # settings and passwords read once, outside the timer
-    rkey = KeySchema().value(KEY)
-    CacheAside(SlowDB(delay=0)).get(KEY)
+    reused = lab.client("master", "app")
+    new_client = lab.factory("master", "app")  # settings and passwords read once, outside the timer
+    rkey = lab.keys.value(KEY)
+    CacheAside(SlowDB(delay=0), lab=lab).get(KEY)
 
     def fresh():  # what an app without a pool does per request: construct, connect, log in, GET, close
         with new_client() as c:
             c.get(rkey)
 
-    return tidy_frame(
-        alternate(
-            {"reused client": lambda: reused.get(rkey), "new client per request": fresh}, samples, "connection reuse"
-        )
-    )
+    variants = {"reused client": lambda: reused.get(rkey), "new client per request": fresh}
+    return Reuse(tuple(alternate(variants, samples, "connection reuse")))
 
 
-def round_trips(samples: int = 2000):
+def round_trips(lab: Lab, samples: int = 2000) -> Latencies:
     """GET and PTTL pipelined in one round trip against two sequential round trips."""
-    raw = clients.client("master", "app")
-    rkey = KeySchema().value(KEY)
-    CacheAside(SlowDB(delay=0)).get(KEY)
+    raw = lab.client("master", "app")
+    rkey = lab.keys.value(KEY)
+    CacheAside(SlowDB(delay=0), lab=lab).get(KEY)
 
     def pipelined():
         pipe = raw.pipeline(transaction=False)
@@ -185,13 +266,13 @@ def round_trips(samples: int = 2000):
     def sequential():
         return raw.get(rkey), raw.pttl(rkey)
 
-    return tidy_frame(
-        alternate({"pipelined GET+PTTL": pipelined, "sequential GET, PTTL": sequential}, samples, "round trips")
-    )
+    variants = {"pipelined GET+PTTL": pipelined, "sequential GET, PTTL": sequential}
+    return Latencies(tuple(alternate(variants, samples, "round trips")))
 
 
 def percentiles(df, unit: str = "us"):
     """p50/p90/p99/max per variant (a table for the chapter and the JSON)."""
+    df = getattr(df, "frame", df)
     scale = 1000 if unit == "ms" else 1
     table = df.groupby("variant", sort=False)["latency_us"].describe(percentiles=[0.5, 0.9, 0.99])
     table = table[["count", "50%", "90%", "99%", "max"]].rename(columns={"50%": "p50", "90%": "p90", "99%": "p99"})
@@ -205,13 +286,13 @@ def percentile_table(df):
     return percentiles(df).round(1)
 
 
-def stampede(clients_: int = 50, delay: float = 0.05) -> dict[str, int]:
+def stampede(lab: Lab, clients_: int = 50, delay: float = 0.05) -> dict[str, int]:
     """Database reads for `clients_` concurrent misses on one key, without and with protection."""
     from .cache_lessons import stampede as experiment
 
-    rows = experiment(SlowDB(delay=delay), "sku-0042", clients_)
+    reads = experiment(lab, SlowDB(delay=delay), "sku-0042", clients_).column("database_reads")
     names = ("unprotected", "single_flight", "lock")
-    return {f"stampede_db_reads_{name}": r["database reads"] for name, r in zip(names, rows, strict=True)}
+    return {f"stampede_db_reads_{name}": n for name, n in zip(names, reads, strict=True)}
 
 
 def run(config: BenchConfig | None = None) -> dict:
@@ -224,12 +305,13 @@ def run(config: BenchConfig | None = None) -> dict:
         problems = [note.removeprefix("❌ ") for note in servers.status().notes if note.startswith("❌")]
         raise LabError(problems[0] if problems else f"The lab is not running; start it with {fix.command('up')}.")
     start = time.perf_counter()
-    hit = hits(config.hit_samples)
-    overhead = miss_overhead(max(50, config.miss_samples * 5))
-    miss = misses(config.miss_samples, config.miss_delay, config.miss_jitter)
-    replica = master_vs_replica(max(1, config.hit_samples // 2))
-    reuse = connection_reuse(config.new_client_samples)
-    trips = round_trips(max(1, config.hit_samples // 2))
+    lab = context()
+    hit = hits(lab, config.hit_samples).frame
+    overhead = miss_overhead(lab, max(50, config.miss_samples * 5)).frame
+    miss = misses(lab, config.miss_samples, config.miss_delay, config.miss_jitter).frame
+    replica = master_vs_replica(lab, max(1, config.hit_samples // 2)).frame
+    reuse = connection_reuse(lab, config.new_client_samples).frame
+    trips = round_trips(lab, max(1, config.hit_samples // 2)).frame
     p50 = {}
     for frame in (hit, overhead, miss, replica, reuse, trips):
         p50.update(frame.groupby("variant", sort=False)["latency_us"].median().to_dict())
@@ -254,7 +336,7 @@ def run(config: BenchConfig | None = None) -> dict:
         "new_over_reused": round(p50["new client per request"] / p50["reused client"], 1),
         "pipelined_p50_us": round(p50["pipelined GET+PTTL"], 1),
         "sequential_p50_us": round(p50["sequential GET, PTTL"], 1),
-        **stampede(config.stampede_clients),
+        **stampede(lab, config.stampede_clients),
         "samples": {
             "hit": config.hit_samples,
             "raw_get": config.hit_samples,

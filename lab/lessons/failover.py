@@ -4,125 +4,233 @@ For each run: the writer writes `failover:<n>` every few milliseconds through a 
 sentinels where the master is; the master is killed (`kill -9`); we note every write refused until the
 promoted replica accepts one (the failover time, from the kill), then check which *acknowledged* writes
 the new master has (the writes lost). With `use_wait`, a write counts as acknowledged only once `WAIT 1`
-says the replica has it. `restore()` puts the lab's topology back (master on its port) between runs.
+says the replica has it. `restore()` puts the lab's topology back (master on its port) between runs. Each
+measurement returns a result that owns its checks (`Timeline`, `Failovers`, `Topology`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import dataclass
 
 from ..cache.lookup import CacheAside, LookupResult
 from ..core import fix
 from ..core.errors import LabError
+from ..core.marks import Mark, check
 from ..servers import clients, sentinel
 from ..servers import pair as servers
+from ..servers.context import Lab
 from ..state.credentials import REPLICATION_USER
-from ..state.keys import KeySchema
+from ..state.settings import conf_value
 from .progress import progress
+from .results import Measured
 
 
-def restore(sentinels: bool = True) -> None:
+@dataclass(frozen=True)
+class _Rows(Measured):
+    rows: tuple[dict, ...]
+    chapter = "06"
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+
+def _seconds(directive: str) -> float:
+    return int(conf_value("sentinel.conf", f"sentinel {directive}")) / 1000
+
+
+@dataclass(frozen=True)
+class Failovers(_Rows):
+    """Failovers under a write load, one row each: how long, writes refused, acknowledged, lost."""
+
+    HEADERS = {"lag_s": "replica lag before the crash s"}
+
+    def checks(self) -> list[Mark]:
+        f = self.frame
+        if f.lag_s.max() > 0:  # the replica made to lag: what WAIT keeps
+            lost = {w: int(f[f["wait"] == w].writes_lost.sum()) for w in (False, True)}
+            return [check("06.wait", "WAIT: no acknowledged write lost", lost[True] == 0,
+                          f"without WAIT {lost[False]} lost, with WAIT {lost[True]}", "lab.client().wait(1, 200)")]  # fmt: skip
+        down_after, failover_timeout = _seconds("down-after-milliseconds"), _seconds("failover-timeout")
+        limit = down_after + 3 * failover_timeout  # noticing, then at most one retried election
+        took = f.failover_s
+        return [check("06.failover_time", "Sentinel waited down-after-milliseconds, then promoted the replica (p50)",
+                      took.min() >= 0.9 * down_after and took.median() <= limit,
+                      f"p50 {took.median():.2f} s, min {took.min():.2f} s (down-after {down_after:g} s; "
+                      f"limit {limit:g} s: an election retried once)", "lab.sentinel.up()")]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Timeline(_Rows):
+    """Lookups through `redis.sentinel` while the master is killed and replaced."""
+
+    def checks(self) -> list[Mark]:
+        f = self.frame
+        during = f[f.phase == "after the kill"]
+        return [check("06.cache_answered", "The cache kept answering during the failover, then used the new master",
+                      f.value.notna().all() and (during.cache == "unavailable").any() and f.cache.iloc[-1] == "hit",
+                      f"{len(f)} lookups, all answered; {(during.cache == 'unavailable').sum()} from the database",
+                      "lab.sentinel.up()")]  # fmt: skip
+
+    def summary(self):
+        """Lookups per phase, source and cache state, with when they started and ended."""
+        return self.frame.groupby(["phase", "source", "cache"], sort=False).agg(
+            lookups=("t", "size"), first_t=("t", "min"), last_t=("t", "max")
+        )
+
+
+@dataclass(frozen=True)
+class Topology(Measured):
+    """The lab's two servers after the chapter: their roles and the replica's link."""
+
+    statuses: tuple
+    chapter = "06"
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([s.as_dict() for s in self.statuses]).set_index("role").drop(columns=["log"])
+
+    def checks(self) -> list[Mark]:
+        roles = [s.actual_role for s in self.statuses]
+        return [check("06.topology", "The lab's topology is back",
+                      roles == ["master", "slave"] and self.statuses[1].link_status == "up",
+                      f"roles {roles}, link {self.statuses[1].link_status}", "lab.up()")]  # fmt: skip
+
+
+def restore(lab: Lab | None = None, sentinels: bool = True) -> Topology:
     """Back to the lab's topology: sentinels stopped, `lab.up()` (the master copies back from the promoted
     replica and takes its role again), then (unless `sentinels=False`) sentinels started afresh, watching
-    the lab's master."""
+    the lab's master. Returns the two servers' status, which the chapter checks."""
     sentinel.down()
     servers.up()
     if sentinels:
         sentinel.up()
+    return Topology(tuple(servers.status()))
+
+
+class _Writer:
+    """Writes `failover:<tag>:<n>` as fast as the interval allows through its own sentinel-aware client, in a thread;
+    a write counts as acknowledged when the master answered OK — with `use_wait`, only once WAIT 1 says the replica
+    has it too."""
+
+    def __init__(self, lab: Lab, use_wait: bool, interval: float):
+        _, self.master = sentinel.client_factory("admin", socket_timeout=0.3, socket_connect_timeout=0.3)
+        self.lab, self.use_wait, self.interval = lab, use_wait, interval
+        self.acked: list[int] = []
+        self.refused = self.n = 0
+        self.killed_at: float | None = None
+        self.failover_s: float | None = None
+        self.stop = threading.Event()
+
+    def key(self, n: int) -> str:
+        return self.lab.keys.failover_write(f"{'wait' if self.use_wait else 'plain'}:{n}")
+
+    def write(self) -> bool:
+        import redis
+
+        self.n += 1
+        try:
+            self.master.set(self.key(self.n), self.n)
+            if self.use_wait and self.master.wait(1, 200) < 1:
+                return True  # done on the master, not confirmed by a replica: not counted as acknowledged
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, redis.ResponseError):
+            self.refused += 1
+            return False
+        self.acked.append(self.n)
+        return True
+
+    def run(self, timeout: float) -> None:
+        """Write until the first write accepted after the kill (a new master is in place), or `timeout`."""
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            accepted = self.write()
+            killed = self.killed_at
+            if killed is not None and accepted and started > killed:  # (a write sent before the kill proves nothing)
+                self.failover_s = time.perf_counter() - killed
+                return
+            if killed is not None and time.perf_counter() - killed > timeout:
+                return
+            time.sleep(self.interval)
+
+    def lost(self, port: int) -> list[int]:
+        """The acknowledged writes the new master on `port` does not have (and every key written, deleted)."""
+        with clients.client_at(port) as c:
+            pipe = c.pipeline(transaction=False)
+            for k in self.acked:
+                pipe.exists(self.key(k))
+            present = pipe.execute()
+            c.delete(*[self.key(k) for k in range(1, self.n + 1)])
+        return [k for k, there in zip(self.acked, present, strict=True) if not there]
 
 
 def run_once(
-    use_wait: bool = False, lag_s: float = 0.0, writes_before: int = 100, interval: float = 0.002, timeout: float = 30.0
-) -> dict:
-    """One failover under a steady write load; a dict of what happened.
+    lab: Lab,
+    use_wait: bool | tuple[bool, ...] = False,
+    lag_s: float = 0.0,
+    warm_up_s: float = 0.2,
+    interval: float = 0.002,
+    timeout: float = 30.0,
+) -> dict | list[dict]:
+    """One failover under a steady write load: what happened, a dict (or, given `use_wait=(False, True)`, one per
+    writer: the two write side by side through the same crash, one without WAIT and one with it).
 
     `lag_s`: for that long before the crash, the replica's link is cut (as in chapter 02), so that writes
     the master acknowledged have not reached the replica when it dies — the case `WAIT` is for. With
     `lag_s=0` on loopback, little is ever in flight at the crash — rarely anything, never guaranteed."""
-    import redis
-
     if not all(r["state"] == "up" for r in sentinel.status()):
         raise LabError(f"The sentinels are not running; start them with {fix.command('up --sentinel')}.")
-    _, master = sentinel.client_factory("admin", socket_timeout=0.3, socket_connect_timeout=0.3)
-    keys = KeySchema()
-    acked: list[int] = []
-    refused = 0
-    n = 0
-
-    def write() -> bool:
-        nonlocal n, refused
-        n += 1
-        try:
-            master.set(keys.failover_write(n), n)
-            if use_wait and master.wait(1, 200) < 1:
-                return True  # done on the master, not confirmed by a replica: not counted as acknowledged
-        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, redis.ResponseError):
-            refused += 1
-            return False
-        acked.append(n)
-        return True
-
-    for _ in range(writes_before):
-        write()
-        time.sleep(interval)
-    killed_role = _role_of_current_master()
-    if lag_s > 0:
-        with clients.client(killed_role) as c:
-            c.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")
-            c.client_kill_filter(_type="replica")
-        cut_until = time.perf_counter() + lag_s
-        while time.perf_counter() < cut_until:
-            write()
-            time.sleep(interval)
-    killed_pid = servers.kill(killed_role)
-    killed_at = time.perf_counter()
-    while time.perf_counter() - killed_at < timeout:
-        if write():  # the first write accepted after the kill: a new master is in place
-            break
-        time.sleep(interval)
-    else:
+    modes = use_wait if isinstance(use_wait, tuple) else (use_wait,)
+    writers = [_Writer(lab, mode, interval) for mode in modes]
+    threads = [threading.Thread(target=w.run, args=(timeout,), daemon=True, name="failover-writer") for w in writers]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(warm_up_s)
+        killed_role = _role_of_current_master(lab)
+        if lag_s > 0:
+            with lab.client(killed_role) as c:
+                c.execute_command("ACL", "SETUSER", REPLICATION_USER, "off")
+                c.client_kill_filter(_type="replica")
+            time.sleep(lag_s)
+        killed_pid = servers.kill(killed_role)
+        killed_at = time.perf_counter()
+        for w in writers:
+            w.killed_at = killed_at
+        for thread in threads:
+            thread.join(timeout + 5)
+    finally:
+        for w in writers:
+            w.stop.set()
+    if any(w.failover_s is None for w in writers):
         raise LabError(
             f"No new master accepted writes within {timeout:.0f} s; see the sentinels' logs in the state directory."
         )
-    failover_s = time.perf_counter() - killed_at
     new_master = sentinel.client_factory("admin")[0].discover_master(sentinel.MASTER_NAME)
-    with clients.client_at(new_master[1]) as c:
-        pipe = c.pipeline(transaction=False)
-        for k in acked:
-            pipe.exists(keys.failover_write(k))
-        present = pipe.execute()
-        c.delete(*[keys.failover_write(k) for k in range(1, n + 1)])
-    lost = [k for k, there in zip(acked, present) if not there]
-    return {
-        "wait": use_wait,
-        "replica lag before the crash s": lag_s,
-        "killed_pid": killed_pid,
-        "failover_s": round(failover_s, 3),
-        "writes_refused": refused,
-        "writes_acknowledged": len(acked),
-        "writes_lost": len(lost),
-        "killed_role": killed_role,
-        "new_master_port": new_master[1],
-    }
+    rows = [{"wait": w.use_wait, "lag_s": lag_s, "killed_pid": killed_pid, "failover_s": round(w.failover_s, 3),
+             "writes_refused": w.refused, "writes_acknowledged": len(w.acked), "writes_lost": len(w.lost(new_master[1])),
+             "killed_role": killed_role, "new_master_port": new_master[1]} for w in writers]  # fmt: skip
+    return rows if isinstance(use_wait, tuple) else rows[0]
 
 
-def _role_of_current_master() -> str:
+def _role_of_current_master(lab: Lab) -> str:
     """Which of the lab's two servers the sentinels call master now ("master" or "replica")."""
-    from ..state import settings
-
-    s = settings.load()
+    s = lab.settings
     host, port = sentinel.client_factory("admin")[0].discover_master(sentinel.MASTER_NAME)
     return "master" if port == s.master_port else "replica"
 
 
-def rejoin(role: str, timeout: float = 15.0) -> None:
+def rejoin(lab: Lab, role: str, timeout: float = 15.0) -> None:
     """Start a killed server again as a replica of the current master, and wait until it is linked."""
-    from ..state import settings
-
-    s = settings.load()
+    s = lab.settings
     servers.start_node(role)
     master_port = sentinel.client_factory("admin")[0].discover_master(sentinel.MASTER_NAME)[1]
-    with clients.client(role) as c:
+    with lab.client(role) as c:
         c.execute_command("REPLICAOF", s.host, master_port)
         deadline = time.monotonic() + timeout
         while c.info("replication").get("master_link_status") != "up":
@@ -131,25 +239,37 @@ def rejoin(role: str, timeout: float = 15.0) -> None:
             time.sleep(0.01)
 
 
-def measure(runs: int = 5, use_wait: bool = False, lag_s: float = 0.0) -> list[dict]:
+def measure(lab: Lab, runs: int = 5, use_wait: bool = False, lag_s: float = 0.0) -> Failovers:
     """`runs` failovers in a row: after each, the killed server rejoins as a replica of the new master
     (the sentinels keep their view); `restore()` at the end gives the lab its usual topology back."""
     if runs < 1:
         raise LabError("runs must be at least 1, e.g. runs=5.")
     rows = []
     for _ in progress(range(runs), desc=f"failovers ({'with' if use_wait else 'without'} WAIT)", unit="runs"):
-        row = run_once(use_wait, lag_s)
+        row = run_once(lab, use_wait, lag_s)
         rows.append(row)
-        rejoin(row["killed_role"])
-    return rows
+        rejoin(lab, row["killed_role"])
+    return Failovers(tuple(rows))
 
 
-def lookups_through_failover(db, key: str = "test-key", every: float = 0.1, timeout: float = 30.0) -> list[dict]:
+def lost_writes(lab: Lab, lag_s: float) -> Failovers:
+    """One failover, two writers side by side through it — one without WAIT, one with it — the replica made to lag
+    `lag_s` s before the crash: a row per writer."""
+    if lag_s <= 0:
+        raise LabError("lag_s must be positive, e.g. lag_s=0.3: without a lagging replica there is little to lose.")
+    rows = run_once(lab, (False, True), lag_s)
+    rejoin(lab, rows[0]["killed_role"])
+    return Failovers(tuple(rows))
+
+
+def lookups_through_failover(
+    lab: Lab, db, key: str = "test-key", every: float = 0.1, timeout: float = 30.0
+) -> Timeline:
     """The cache-aside lookup over `redis.sentinel`: one lookup every `every` s while the master is killed
     and replaced. Lookups keep answering (from the database while there is no master), then use the cache
     of the new master."""
     _, app = sentinel.client_factory("app", socket_timeout=0.3, socket_connect_timeout=0.3)
-    cache = CacheAside(db, client=app)
+    cache = CacheAside(db, client=app, lab=lab)
     cache.get(key)
     rows: list[dict] = []
 
@@ -162,12 +282,12 @@ def lookups_through_failover(db, key: str = "test-key", every: float = 0.1, time
 
     t0 = time.perf_counter()
     look(t0, "before the kill")
-    killed_role = _role_of_current_master()
+    killed_role = _role_of_current_master(lab)
     servers.kill(killed_role)
     while time.perf_counter() - t0 < timeout:
         result = look(t0, "after the kill")
         if result.cache_state == "hit":
             break
         time.sleep(every)
-    rejoin(killed_role)
-    return rows
+    rejoin(lab, killed_role)
+    return Timeline(tuple(rows))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import shlex
 from pathlib import Path
 
 from ..state import settings
@@ -50,3 +52,39 @@ def status_table():
     from ..servers.health import status
 
     return pd.DataFrame([r.as_dict() for r in status()]).set_index("role").drop(columns=["log"])
+
+
+def redis_cli(lab, role: str, *args: str) -> None:
+    """Run `redis-cli` as the workshop does — `redis-cli -p 6380 get cache:test-key` — and print the command, as
+    you would type it, with its answer. The password travels in REDISCLI_AUTH, never on the command line, and only
+    to this lab's own server (or the external Redis you gave, with its host, user and TLS)."""
+    import subprocess
+    from urllib.parse import unquote, urlsplit
+
+    from ..state import binaries, credentials, listeners
+
+    s = lab.settings
+    env = {k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
+    if s.is_external:
+        url = urlsplit(s.endpoint(role) or s.endpoint("master"))
+        if url.scheme == "unix":
+            where = ["-s", url.path]
+        else:
+            host, port = url.hostname or "127.0.0.1", url.port or 6379
+            if listeners.is_loopback(host):
+                listeners.verify_owner(port)  # a Redis on this host: only this user's gets the password
+            where = ["-h", host, "-p", str(port)]
+            where += ["--tls"] if url.scheme == "rediss" else []
+        where += ["--user", unquote(url.username)] if url.username else []
+        if url.password:
+            env["REDISCLI_AUTH"] = unquote(url.password)
+    else:
+        port = s.master_port if role == "master" else s.replica_port
+        listeners.verify(port, s.home)  # the password goes to this lab's server, or nowhere
+        where = ["-p", str(port)]
+        env["REDISCLI_AUTH"] = credentials.load(s.home).admin
+    command = [*where, *args]
+    done = subprocess.run([binaries.cli(s.redis_cli).path, *command], env=env, capture_output=True, text=True,
+                          timeout=10)  # fmt: skip
+    print("$ redis-cli " + " ".join(shlex.quote(a) for a in command))
+    print((done.stdout + done.stderr).rstrip())

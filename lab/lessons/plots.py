@@ -1,4 +1,4 @@
-"""Pure functions: a DataFrame in, a matplotlib Figure out. Large fonts, titles, units: readable on a projector."""
+"""Pure functions: a measurement's result (or its DataFrame) in, a matplotlib Figure out. Large fonts, titles, units: readable on a projector."""
 
 from __future__ import annotations
 
@@ -24,12 +24,18 @@ def _apply_style(ax) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
+def _frame(data):
+    """A result's frame (`lab.lessons.results.Measured`), or the DataFrame given."""
+    return getattr(data, "frame", data)
+
+
 def _variants(df, variants):
     return list(variants) if variants else list(dict.fromkeys(df["variant"]))
 
 
 def latency_histogram(df, variants=None, title: str = "Latency: cache hit vs miss"):
     """Histograms of `latency_us` per variant on a log axis (hits and misses are 1000× apart)."""
+    df = _frame(df)
     fig, ax = _figure()
     data = df[df.latency_us > 0]
     bins = np.logspace(np.log10(data.latency_us.min() * 0.9), np.log10(data.latency_us.max() * 1.1), 80)
@@ -45,6 +51,7 @@ def latency_histogram(df, variants=None, title: str = "Latency: cache hit vs mis
 
 def latency_ecdf(df, variants=None, title: str = "Latency distribution (ECDF)"):
     """The empirical CDF per variant: read any percentile off the y axis."""
+    df = _frame(df)
     fig, ax = _figure()
     for colour, name in zip(COLOURS, _variants(df, variants)):
         values = np.sort(df[df.variant == name].latency_us.to_numpy())
@@ -61,6 +68,7 @@ def latency_ecdf(df, variants=None, title: str = "Latency distribution (ECDF)"):
 
 def latency_boxes(df, variants=None, title: str = "Latency per variant"):
     """A box per variant (log axis), whiskers at p1/p99, outliers hidden."""
+    df = _frame(df)
     fig, ax = _figure(9, 0.7 * max(3, len(_variants(df, variants))) + 1.5)
     names = _variants(df, variants)
     data = [df[df.variant == n].latency_us.to_numpy() for n in names]
@@ -78,6 +86,7 @@ def latency_boxes(df, variants=None, title: str = "Latency per variant"):
 
 def ttl_countdown(df, title: str = "One key: TTL vs PTTL vs ideal"):
     """Measured TTL (whole seconds: a staircase) and PTTL (smooth) against the ideal line, per server."""
+    df = _frame(df)
     fig, ax = _figure()
     live = df[df.ttl_s >= 0]
     ax.plot(live.t, live.ideal_s, color="#888", lw=1.5, ls="--", label="ideal: ttl − t")
@@ -92,6 +101,7 @@ def ttl_countdown(df, title: str = "One key: TTL vs PTTL vs ideal"):
 
 def population_decay(df, title: str = "A population of keys expiring"):
     """Live keys over time (measured vs ideal) and the server's expired_keys counter."""
+    df = _frame(df)
     fig, ax = _figure()
     ax.plot(df.t, df.ideal_live, color="#888", ls="--", lw=1.5, label="ideal: keys whose TTL has not run out")
     ax.plot(df.t, df.live_keys, color=COLOURS[0], lw=2.5, label="live keys (INFO keyspace)")
@@ -104,6 +114,7 @@ def population_decay(df, title: str = "A population of keys expiring"):
 
 def lazy_vs_active(df, title: str = "Expired but never read: who removes them?"):
     """Keys still in memory after their TTL, with and without the active expire cycle."""
+    df = _frame(df)
     fig, ax = _figure()
     for colour, (label, part) in zip(COLOURS, df[df.phase == "never read"].groupby("expiry", sort=False)):
         ax.plot(part.t, part.keys_in_memory, color=colour, lw=2.5, marker="o", label=label)
@@ -119,17 +130,18 @@ def _human(us: float) -> str:
 
 def partition(df, title: str = "The replica's link cut, then restored"):
     """Offsets of master and replica over time, and how many writes behind the replica reads."""
+    df = _frame(df)
     import matplotlib.pyplot as plt
 
     with plt.rc_context(STYLE):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, layout="constrained")
     plt.close(fig)
-    cut = df[df["link cut"]].t.max() if df["link cut"].any() else None
-    top.plot(df.t, df["master offset"], color=COLOURS[0], lw=2.5, label="master_repl_offset")
-    top.plot(df.t, df["replica offset"], color=COLOURS[1], lw=2.5, label="replica's slave_repl_offset")
+    cut = df[df["link_cut"]].t.max() if df["link_cut"].any() else None
+    top.plot(df.t, df["master_offset"], color=COLOURS[0], lw=2.5, label="master_repl_offset")
+    top.plot(df.t, df["replica_offset"], color=COLOURS[1], lw=2.5, label="replica's slave_repl_offset")
     top.set(title=title, ylabel="replication offset (bytes)")
     top.legend()
-    bottom.plot(df.t, df["stale by"], color=COLOURS[4], lw=2.5, drawstyle="steps-post")
+    bottom.plot(df.t, df["stale_by"], color=COLOURS[4], lw=2.5, drawstyle="steps-post")
     bottom.set(xlabel="time (s)", ylabel="replica behind (writes)")
     for ax in (top, bottom):
         if cut is not None:
@@ -139,18 +151,30 @@ def partition(df, title: str = "The replica's link cut, then restored"):
     return fig
 
 
-def silent_partition(df, title: str = "A silent partition: the master frozen, the replica still says link up"):
+def silent_partition(df, freeze_s: float, repl_timeout: float,
+                     title: str = "A silent partition: the master frozen, the replica still says link up"):  # fmt: skip
     """The replica's `master_link_status` (up / down) over time while the master is frozen (shaded), and the
     moment `repl-timeout` had passed (dashed)."""
+    df = _frame(df)
     fig, ax = _figure(9, 3.8)
-    frozen = df.attrs["freeze_s"]
+    frozen = freeze_s
     ax.axvspan(0, frozen, color="#cf222e", alpha=0.08, label="master frozen (SIGSTOP)")
     ax.step(df.t, (df.link == "up").astype(int), where="post", color=COLOURS[0], lw=2.5,
             label="replica's master_link_status")  # fmt: skip
-    ax.axvline(df.attrs["repl_timeout"], color=COLOURS[1], ls="--", lw=1.5, label="repl-timeout")
+    ax.axvline(repl_timeout, color=COLOURS[1], ls="--", lw=1.5, label="repl-timeout")
     ax.set_yticks([0, 1], ["down", "up"])
     ax.set_ylim(-0.2, 1.3)
     ax.set(title=title, xlabel="time since the master was frozen (s)")
     ax.legend(loc="center right")
+    _apply_style(ax)
+    return fig
+
+
+def stampede_reads(result, title: str | None = None):
+    """Database reads per stampede protection: one bar each (chapter 03)."""
+    df = _frame(result)
+    fig, ax = _figure(8, 4)
+    ax.bar(df.protection, df.database_reads, color=["#bc4c00", "#1a7f37", "#0969da"][: len(df)])
+    ax.set(title=title or f"{int(df.lookups.iloc[0])} concurrent misses on one key", ylabel="database reads")
     _apply_style(ax)
     return fig

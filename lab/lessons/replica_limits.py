@@ -9,30 +9,101 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import dataclass
 
 from ..core import fix
 from ..core.errors import LabError
-from ..servers import clients, sentinel
+from ..core.marks import Mark, check
 from ..servers import pair as servers
-from ..state.keys import KeySchema
+from ..servers import sentinel
+from ..servers.context import Lab
 from .progress import progress
+from .results import Measured
 
 
-def silent_partition(freeze_s: float = 5.0, repl_timeout: int = 2, interval: float = 0.1):
+@dataclass(frozen=True)
+class SilentPartition(Measured):
+    """The replica's link as it saw it, sampled while the master was frozen, then after it resumed."""
+
+    rows: tuple[dict, ...]
+    repl_timeout: int
+    freeze_s: float
+    chapter = "02"
+    HEADERS = {"last_io_s": "master_last_io_seconds_ago"}
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    @property
+    def up_for_s(self) -> float | None:
+        """How long the replica said `up` while the master was frozen (None: it never said otherwise)."""
+        down = [r["t"] for r in self.rows if r["master"] == "frozen" and r["link"] != "up"]
+        return float(min(down)) if down else None
+
+    @property
+    def relinked_s(self) -> float:
+        resumed = [r["t"] for r in self.rows if r["master"] == "resumed"]
+        return float(max(resumed)) - self.freeze_s if resumed else float("nan")
+
+    def __str__(self) -> str:
+        if self.up_for_s is None:
+            return (f"The replica said link up for the whole {self.freeze_s:g} s freeze (repl-timeout "
+                    f"{self.repl_timeout} s): it never noticed.")  # fmt: skip
+        return (f"The replica said link up for {self.up_for_s:.1f} s of the freeze (repl-timeout {self.repl_timeout} s), "
+                f"then down; once the master resumed, it was linked again {self.relinked_s:.1f} s later.")  # fmt: skip
+
+    def checks(self) -> list[Mark]:
+        up_for = self.up_for_s
+        return [check("02.silent_partition", "A silent partition: the link says up until repl-timeout, then down",
+                      up_for is not None and up_for >= self.repl_timeout - 0.2 and self.rows[-1]["link"] == "up",
+                      f"link up for {up_for} s of a {self.freeze_s:g} s freeze (repl-timeout {self.repl_timeout} s); "
+                      f"linked again {self.relinked_s:.1f} s after the master resumed",
+                      "lab.replica_limits.silent_partition(ctx, 3.5, 1)")]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReplicaMemory(Measured):
+    """The replica's INFO memory before and after its maxmemory was put below what it holds and keys were written."""
+
+    rows: tuple[dict, ...]
+    chapter = "02"
+    HEADERS = {"maxmemory": "replica maxmemory", "used_memory": "replica used_memory",
+               "evicted_keys": "replica evicted_keys", "on_master": "our keys on the master",
+               "on_replica": "our keys on the replica"}  # fmt: skip
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    def checks(self) -> list[Mark]:
+        before, filled = self.rows[0], self.rows[-1]
+        return [check("02.replica_memory", "A replica evicts nothing over its maxmemory",
+                      filled["used_memory"] > filled["maxmemory"] and filled["evicted_keys"] == before["evicted_keys"]
+                      and filled["on_replica"] == filled["on_master"] > 0,
+                      f"used_memory {filled['used_memory'] // 1024} KB over maxmemory {filled['maxmemory'] // 1024} KB; "
+                      f"evicted_keys {before['evicted_keys']} → {filled['evicted_keys']}; {filled['on_replica']} of "
+                      f"{filled['on_master']} keys there", "lab.replica_limits.replica_ignores_maxmemory(ctx)")]  # fmt: skip
+
+
+def silent_partition(lab: Lab, freeze_s: float = 5.0, repl_timeout: int = 2, interval: float = 0.1) -> SilentPartition:
     """Freeze the master (SIGSTOP: its connections stay open, nothing comes through — what a network that
     silently drops packets looks like to the replica) for `freeze_s` s, and watch the replica's INFO every
     `interval` s: its link stays `up` until `repl-timeout` s pass without a byte from the master, then `down`.
     The master is resumed (SIGCONT) and the replica reconnects. For the lesson, `repl-timeout` is lowered to
     `repl_timeout` on the replica (Redis' default: 60 s) and the master pings it every second (default 10 s),
     so that an idle link is not mistaken for a dead one; both are restored after."""
-    import pandas as pd
-
-    if not (1 <= repl_timeout <= 10 and repl_timeout + 1.5 <= freeze_s <= 30 and 0.01 <= interval <= 1):
-        raise LabError("Give repl_timeout from 1 to 10 s and freeze_s at least repl_timeout + 1.5 s (at most 30 s).")
+    # (the replica checks its timeout once a second: a freeze shorter than repl_timeout + 2.5 s may end unseen)
+    if not (1 <= repl_timeout <= 10 and repl_timeout + 2.5 <= freeze_s <= 30 and 0.01 <= interval <= 1):
+        raise LabError("Give repl_timeout from 1 to 10 s and freeze_s at least repl_timeout + 2.5 s (at most 30 s).")
     if sentinel.started_once() and sentinel.down():  # they would fail the frozen master over after 1 s
         print(f"The sentinels were stopped first (they would promote the replica); {fix.command('up --sentinel')} "
               "starts them again.")  # fmt: skip
-    master, replica = clients.client("master"), clients.client("replica", socket_timeout=2.0)
+    master, replica = lab.client("master"), lab.client("replica", socket_timeout=2.0)
     saved_timeout = replica.config_get("repl-timeout")["repl-timeout"]
     saved_ping = master.config_get("repl-ping-replica-period")["repl-ping-replica-period"]
     pid = servers.pid("master")
@@ -42,7 +113,7 @@ def silent_partition(freeze_s: float = 5.0, repl_timeout: int = 2, interval: flo
     try:
         replica.config_set("repl-timeout", repl_timeout)
         master.config_set("repl-ping-replica-period", 1)
-        master.set(KeySchema().repl_probe(), "before the freeze")  # the replica's last byte from the master: now
+        master.set(lab.keys.repl_probe(), "before the freeze")  # the replica's last byte from the master: now
         time.sleep(0.05)
         os.kill(pid, signal.SIGSTOP)
         start = time.perf_counter()
@@ -69,40 +140,30 @@ def silent_partition(freeze_s: float = 5.0, repl_timeout: int = 2, interval: flo
     finally:
         replica.config_set("repl-timeout", saved_timeout)
         master.config_set("repl-ping-replica-period", saved_ping)
-        master.delete(KeySchema().repl_probe())
-    frame = pd.DataFrame(rows)
-    frozen = frame[frame.master == "frozen"]
-    down = frozen[frozen.link != "up"]
-    frame.attrs.update(repl_timeout=repl_timeout, freeze_s=freeze_s,
-                       up_for_s=float(down.t.min()) if len(down) else None,
-                       relinked_s=float(frame[frame.master == "resumed"].t.max()) - freeze_s)  # fmt: skip
-    return frame
+        master.delete(lab.keys.repl_probe())
+    return SilentPartition(tuple(rows), repl_timeout, freeze_s)
 
 
-def replica_ignores_maxmemory(keys: int = 200, value_bytes: int = 1000):
+def replica_ignores_maxmemory(lab: Lab, keys: int = 200, value_bytes: int = 1000) -> ReplicaMemory:
     """Give the replica a `maxmemory` below what it already holds, then write `keys` more keys on the master:
     a master would evict, the replica evicts nothing (`replica-ignore-maxmemory yes`, the default since 5.0)
     — it copies the master's writes and, were the master to evict, its DELs. Rows: before and after, with
     `INFO memory`'s figures. The replica's `maxmemory` is restored."""
-    import pandas as pd
-
     if not (1 <= keys <= 100_000 and 1 <= value_bytes <= 100_000):
         raise LabError("Give keys from 1 to 100000 and value_bytes from 1 to 100000.")
-    master, replica = clients.client("master"), clients.client("replica")
+    master, replica = lab.client("master"), lab.client("replica")
     saved = replica.config_get("maxmemory")["maxmemory"]
-    schema = KeySchema()
-    names = [schema.repl_fill(i) for i in range(keys)]
+    names = [lab.keys.repl_fill(i) for i in range(keys)]
 
     def row(step: str) -> dict:
         memory, stats = replica.info("memory"), replica.info("stats")
-        return {"step": step, "replica maxmemory": int(memory["maxmemory"]),
-                "replica used_memory": int(memory["used_memory"]), "replica evicted_keys": int(stats["evicted_keys"]),
-                "our keys on the master": int(master.exists(*names)),
-                "our keys on the replica": int(replica.exists(*names))}  # fmt: skip
+        return {"step": step, "maxmemory": int(memory["maxmemory"]), "used_memory": int(memory["used_memory"]),
+                "evicted_keys": int(stats["evicted_keys"]), "on_master": int(master.exists(*names)),
+                "on_replica": int(replica.exists(*names))}  # fmt: skip
 
     try:
         rows = [row("before")]
-        limit = rows[0]["replica used_memory"] // 2  # half of what it already holds
+        limit = rows[0]["used_memory"] // 2  # half of what it already holds
         replica.config_set("maxmemory", limit)
         rows.append(row(f"replica's maxmemory set to {limit // 1024} KB"))
         pipe = master.pipeline(transaction=False)
@@ -115,4 +176,4 @@ def replica_ignores_maxmemory(keys: int = 200, value_bytes: int = 1000):
         replica.config_set("maxmemory", saved)
         for start in range(0, len(names), 1000):
             master.delete(*names[start : start + 1000])
-    return pd.DataFrame(rows)
+    return ReplicaMemory(tuple(rows))

@@ -1,4 +1,6 @@
-"""Replication, shown and measured: status, read-only, lag, WAIT, partial vs full resync, master failure.
+"""Replication, shown and measured (chapter 02): both sides' status, a read-only replica, the time a write takes
+to be visible there, a cut link and its stale reads, WAIT. Each measurement returns a result that owns its
+checks; resyncs and a killed master are `resync`'s.
 
 Every experiment is bounded in time and leaves the lab as `lab.up()` wants it (on an interrupt too: the
 `finally` blocks restore settings, and `lab.up()` heals whatever a kill left behind).
@@ -8,36 +10,37 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.marks import Mark, check
 from ..core.text import plural
 from ..servers import clients
 from ..servers import pair as servers
-from ..servers.nodes import pair_nodes
-from ..state import settings
-from ..state.keys import WORKSHOP_KEY, KeySchema
+from ..servers.context import Lab
+from ..state.keys import WORKSHOP_KEY
 from .progress import progress
+from .results import Measured
 
 STATUS_FIELDS = ["actual_role", "link", "master_repl_offset", "replica_offset", "byte_lag", "last_io_s",
                  "sync_full", "sync_partial_ok", "sync_partial_err"]  # fmt: skip
 
 
-def _require_up() -> None:
+def require_up(lab: Lab) -> None:
     if not servers.is_up():
         raise LabError(f"The lab is not running (or its replica is not linked); start it with {fix.command('up')}.")
 
 
-def status_table():
+def status_table(lab: Lab):
     """Both servers' INFO replication and their sync counters (INFO stats), one row per server."""
     import pandas as pd
 
-    s = settings.load()
     rows = {}
     master_offset = None
     for role in clients.ROLES:
         try:
-            with clients.client(role, s=s, socket_connect_timeout=0.5) as c:
+            with lab.client(role, socket_connect_timeout=0.5) as c:
                 pipe = c.pipeline(transaction=False)
                 pipe.info("replication")
                 pipe.info("stats")
@@ -64,50 +67,106 @@ def status_table():
     return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=STATUS_FIELDS)
 
 
-def sync_counters() -> dict[str, int]:
+def sync_counters(lab: Lab) -> dict[str, int]:
     """The master's full and partial resync counters."""
-    with clients.explained("master"), clients.client("master") as c:
+    with clients.explained("master"), lab.client("master") as c:
         stats = c.info("stats")
     return {k: int(stats[k]) for k in ("sync_full", "sync_partial_ok", "sync_partial_err")}
 
 
-def write_to_replica(key: str = WORKSHOP_KEY, value: str = "written on the replica") -> str:
-    """Try a write on the replica: the READONLY error it answers, as text (the lesson, not a crash)."""
+@dataclass(frozen=True)
+class ReadOnly(Measured):
+    """What the replica answered to a write: READONLY, the lesson."""
+
+    reply: str
+    chapter = "02"
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"reply": self.reply}])
+
+    def checks(self) -> list[Mark]:
+        return [check("02.read_only", "Replica refuses writes (READONLY)", self.reply.startswith("READONLY"),
+                      self.reply[:60], "lab.client('replica').config_get('replica-read-only')")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.reply
+
+
+def write_to_replica(lab: Lab, key: str = WORKSHOP_KEY, value: str = "written on the replica") -> ReadOnly:
+    """Try a write on the replica: the READONLY error it answers (the lesson, not a crash)."""
     import redis
 
-    with clients.explained("replica"), clients.client("replica") as c:
+    with clients.explained("replica"), lab.client("replica") as c:
         try:
             c.set(key, value)
         except redis.ReadOnlyError as exc:
-            return f"READONLY {exc}"
-    return "the write was accepted: replica-read-only is off"
+            return ReadOnly(f"READONLY {exc}")
+    return ReadOnly("the write was accepted: replica-read-only is off")
 
 
-def replica_config_still_works() -> dict[str, str]:
+def replica_config_still_works(lab: Lab) -> dict[str, str]:
     """Read-only is about data, not security: CONFIG (an admin command) still works on the replica."""
-    with clients.explained("replica"), clients.client("replica") as c:
+    with clients.explained("replica"), lab.client("replica") as c:
         return c.config_get("replica-read-only") | c.config_get("maxmemory")
 
 
-def wait_for_offsets(timeout: float = 5.0) -> bool:
+def wait_for_offsets(lab: Lab, timeout: float = 5.0) -> bool:
     """Wait until the replica has acknowledged everything the master wrote (WAIT 1)."""
-    with clients.explained("master"), clients.client("master") as c:
+    with clients.explained("master"), lab.client("master") as c:
         return c.wait(1, int(timeout * 1000)) >= 1
 
 
-def time_to_visible(samples: int = 500, timeout: float = 1.0):
+@dataclass(frozen=True)
+class TimeToVisible(Measured):
+    """Per write: the SET's round trip and when a poller first saw it on the replica (µs); writes never seen."""
+
+    rows: tuple[tuple[int, float, float], ...]  # (sample, rtt_us, visible_us)
+    samples: int
+    poll_p50_us: float | None
+    chapter = "02"
+    HEADERS = {"rtt_us": "SET round trip (µs)", "visible_us": "visible on the replica (µs)"}
+
+    @property
+    def lost(self) -> int:
+        return self.samples - len(self.rows)
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows), columns=["sample", "rtt_us", "visible_us"])
+
+    def tidy(self):
+        """Both series in the benchmarks' tidy shape (variant, latency_us), to plot and tabulate."""
+        import pandas as pd
+
+        f = self.frame
+        return pd.concat([pd.DataFrame({"variant": "SET round trip (client)", "latency_us": f.rtt_us}),
+                          pd.DataFrame({"variant": "visible on the replica", "latency_us": f.visible_us})])  # fmt: skip
+
+    def checks(self) -> list[Mark]:
+        f = self.frame
+        return [check("02.time_to_visible", "Time to visible measured for every write",
+                      self.lost == 0 and len(f) == self.samples,
+                      f"p50 {f.visible_us.median():.0f} µs, SET round trip p50 {f.rtt_us.median():.0f} µs; "
+                      f"{self.lost} of {self.samples} never seen", "lab.up()")]  # fmt: skip
+
+
+def time_to_visible(lab: Lab, samples: int = 500, timeout: float = 1.0) -> TimeToVisible:
     """For each write on the master, when a separate connection polling the replica first saw it.
 
-    Rows: sample, `rtt_us` (the SET's own round trip, measured alongside), `visible_us` (from sending the
-    SET to the poller's first read that returned it), `poll_us` (the poller's round trip: the resolution).
+    Per write: `rtt_us` (the SET's own round trip, measured alongside), `visible_us` (from sending the SET to
+    the poller's first read that returned it); the poller's round trip p50 is the resolution.
     """
-    import pandas as pd
-
     if samples < 1:
         raise LabError("samples must be at least 1, e.g. samples=500.")
-    _require_up()
-    master, replica = clients.client("master"), clients.client("replica")
-    master.set(KeySchema().repl_probe(), -1)
+    require_up(lab)
+    master, replica = lab.client("master"), lab.client("replica")
+    probe = lab.keys.repl_probe()
+    master.set(probe, -1)
     seen: dict[int, float] = {}
     polls: list[float] = []
     wanted = [(-1, threading.Event())]  # (the value awaited, its event): replaced whole, read once per poll
@@ -117,7 +176,7 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
         while not stop.is_set():
             target, event = wanted[0]
             before = time.perf_counter()
-            value = replica.get(KeySchema().repl_probe())
+            value = replica.get(probe)
             now = time.perf_counter()
             polls.append(now - before)
             if value is not None and int(value) == target and target not in seen:
@@ -132,24 +191,46 @@ def time_to_visible(samples: int = 500, timeout: float = 1.0):
             event = threading.Event()
             wanted[0] = (i, event)
             sent = time.perf_counter()
-            master.set(KeySchema().repl_probe(), i)
+            master.set(probe, i)
             acked = time.perf_counter()
             if not event.wait(timeout) or i not in seen:
                 continue  # not seen within the timeout: left out, and counted below
-            rows.append({"sample": i, "rtt_us": (acked - sent) * 1e6, "visible_us": (seen[i] - sent) * 1e6})
+            rows.append((i, (acked - sent) * 1e6, (seen[i] - sent) * 1e6))
     finally:
         stop.set()
         poller.join(2)
-        master.delete(KeySchema().repl_probe())
-    frame = pd.DataFrame(rows, columns=["sample", "rtt_us", "visible_us"])
-    frame.attrs["poll_p50_us"] = sorted(polls)[len(polls) // 2] * 1e6 if polls else None
-    frame.attrs["lost"] = samples - len(rows)
-    return frame
+        master.delete(probe)
+    return TimeToVisible(tuple(rows), samples, sorted(polls)[len(polls) // 2] * 1e6 if polls else None)
 
 
-def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: float = 3.0):
-    """Cut the replica's link for `link_down_s` s (as a network partition would) while the master keeps
-    taking writes; then let it reconnect and catch up.
+@dataclass(frozen=True)
+class StaleReads(Measured):
+    """A cut link, sampled: what was written, what the replica answered, both offsets, the link's state."""
+
+    rows: tuple[dict, ...]
+    chapter = "02"
+    HEADERS = {"link_cut": "link cut", "replica_reads": "replica reads", "stale_by": "stale by",
+               "master_offset": "master offset", "replica_offset": "replica offset", "byte_lag": "byte lag"}  # fmt: skip
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        frame = pd.DataFrame(list(self.rows))
+        frame["stale_by"] = frame["written"] - frame["replica_reads"]
+        frame["byte_lag"] = frame["master_offset"] - frame["replica_offset"]
+        return frame
+
+    def checks(self) -> list[Mark]:
+        stale = self.frame.stale_by
+        return [check("02.stale_read", "A stale read during the cut, then caught up",
+                      stale.max() > 0 and stale.iloc[-1] == 0,
+                      f"up to {int(stale.max())} writes behind, {int(stale.iloc[-1])} at the end", "lab.up()")]  # fmt: skip
+
+
+def stale_reads(lab: Lab, link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: float = 3.0) -> StaleReads:
+    """Cut the replica's link for `link_down_s` s while the master keeps taking writes; then let it reconnect
+    and catch up.
 
     The cut: the master disables the `replication` user and drops the replica's connection, so the replica
     cannot log in again; it stays a replica and keeps answering reads with what it has (stale,
@@ -157,16 +238,15 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
     retry runs once a second) and resumes from the master's backlog. Every `interval` s: a write on the
     master, a read on the replica, both offsets.
     """
-    import pandas as pd
-
     from ..state.credentials import REPLICATION_USER
 
     if link_down_s <= 0 or interval <= 0 or catch_up_s <= 0:
         raise LabError("link_down_s, interval and catch_up_s must be positive (e.g. 1.0, 0.02, 3.0).")
-    _require_up()
-    master, replica = clients.client("master"), clients.client("replica")
-    master.set(KeySchema().repl_probe(), 0)
-    wait_for_offsets()
+    require_up(lab)
+    master, replica = lab.client("master"), lab.client("replica")
+    probe = lab.keys.repl_probe()
+    master.set(probe, 0)
+    wait_for_offsets(lab)
     rows = []
     start = time.perf_counter()
     written = 0
@@ -182,14 +262,14 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
                 master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
                 restored = True
             written += 1
-            master.set(KeySchema().repl_probe(), written)
+            master.set(probe, written)
             m_offset = master.info("replication")["master_repl_offset"]
             r_info = replica.info("replication")
-            seen = replica.get(KeySchema().repl_probe())
+            seen = replica.get(probe)
             rows.append({
-                "t": now, "link cut": not restored, "written": written,
-                "replica reads": int(seen) if seen is not None else None,
-                "master offset": m_offset, "replica offset": r_info.get("slave_repl_offset"),
+                "t": now, "link_cut": not restored, "written": written,
+                "replica_reads": int(seen) if seen is not None else None,
+                "master_offset": m_offset, "replica_offset": r_info.get("slave_repl_offset"),
                 "link": r_info.get("master_link_status"),
             })  # fmt: skip
             if restored and r_info.get("master_link_status") == "up" and seen is not None and int(seen) == written:
@@ -199,111 +279,45 @@ def stale_reads(link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: fl
             time.sleep(max(0.0, start + len(rows) * interval - time.perf_counter()))
     finally:
         master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
-        master.delete(KeySchema().repl_probe())
-    frame = pd.DataFrame(rows)
-    frame["stale by"] = frame["written"] - frame["replica reads"]
-    frame["byte lag"] = frame["master offset"] - frame["replica offset"]
-    return frame
+        master.delete(probe)
+    return StaleReads(tuple(rows))
 
 
-def wait_cost(samples: int = 1000):
-    """A plain SET against SET + WAIT 1 (until the replica acknowledges), alternated; tidy rows (bench shape)."""
-    from .bench import alternate, tidy_frame
+@dataclass(frozen=True)
+class WaitCost(Measured):
+    """A plain SET against SET + WAIT 1, alternated (the benchmarks' tidy shape), and how many WAITs were
+    acknowledged by the replica."""
+
+    rows: tuple[dict, ...]
+    acknowledged: float
+    samples: int
+    chapter = "02"
+
+    @property
+    def frame(self):
+        from .bench import tidy_frame
+
+        return tidy_frame(list(self.rows))
+
+    def checks(self) -> list[Mark]:
+        return [check("02.wait_acknowledged", "WAIT 1 acknowledged by the replica", self.acknowledged == 1.0,
+                      f"{self.acknowledged:.0%} of {self.samples} writes acknowledged", "lab.client().wait(1, 1000)")]  # fmt: skip
+
+
+def wait_cost(lab: Lab, samples: int = 1000) -> WaitCost:
+    """A plain SET against SET + WAIT 1 (until the replica acknowledges), alternated."""
+    from .bench import alternate
 
     if samples < 1:
         raise LabError("samples must be at least 1, e.g. samples=1000.")
-    _require_up()
-    master = clients.client("master")
+    require_up(lab)
+    master, probe = lab.client("master"), lab.keys.repl_probe()
     acks: list[int] = []
 
     def set_and_wait():
-        master.set(KeySchema().repl_probe(), "w")
+        master.set(probe, "w")
         acks.append(master.wait(1, 1000))
 
-    frame = tidy_frame(
-        alternate(
-            {"SET": lambda: master.set(KeySchema().repl_probe(), "w"), "SET + WAIT 1": set_and_wait}, samples, "WAIT"
-        )
-    )
-    master.delete(KeySchema().repl_probe())
-    frame.attrs["acknowledged"] = sum(a >= 1 for a in acks) / max(1, len(acks))
-    return frame
-
-
-def _replica_dump() -> None:
-    """The snapshot SHUTDOWN SAVE leaves in the replica's folder served its purpose once loaded: remove it."""
-    s = settings.load()
-    (pair_nodes(s)["replica"].data_dir / "dump.rdb").unlink(missing_ok=True)
-
-
-def restart_replica() -> dict:
-    """Stop the replica (SHUTDOWN SAVE keeps its replication ID and offset) and start it again:
-    it resumes from the master's backlog, a partial resync. The counters before and after."""
-    _require_up()
-    before = sync_counters()
-    servers.stop("replica", save=True)
-    try:
-        servers.up()
-    finally:
-        _replica_dump()
-    return {"before": before, "after": sync_counters()}
-
-
-def resync_beyond_backlog(backlog: str = "16kb", payload_bytes: int = 256 * 1024) -> dict:
-    """The same, but the master takes more writes than its (shrunk) backlog holds while the replica is
-    away: the replica cannot resume and copies everything again, a full resync. The setting is restored."""
-    _require_up()
-    master = clients.client("master")
-    original = master.config_get("repl-backlog-size")["repl-backlog-size"]
-    before = sync_counters()
-    try:
-        master.config_set("repl-backlog-size", backlog)
-        servers.stop("replica", save=True)
-        chunk = "x" * 4096
-        pipe = master.pipeline(transaction=False)
-        for i in range(payload_bytes // len(chunk) + 1):
-            pipe.set(KeySchema().repl_fill(i % 8), chunk)
-        pipe.execute()
-        servers.up()
-    finally:
-        master.config_set("repl-backlog-size", original)
-        master.delete(*[KeySchema().repl_fill(i) for i in range(8)])
-        _replica_dump()
-    return {"before": before, "after": sync_counters(), "backlog": backlog, "written_bytes": payload_bytes}
-
-
-def master_failure(key: str = WORKSHOP_KEY, value: str = "redis cool") -> list[dict]:
-    """Kill the master (kill -9), read from the replica, promote it by hand, write to it; then `lab.up()`
-    restores the lab's topology and every write, and we time that."""
-    _require_up()
-    rows = []
-    master, replica = clients.client("master"), clients.client("replica")
-
-    def note(step: str, **extra) -> None:
-        info = replica.info("replication")
-        rows.append({"step": step, "replica role": info.get("role"), "replica link": info.get("master_link_status", ""),
-                     **extra})  # fmt: skip
-
-    master.set(key, value)
-    wait_for_offsets()
-    pid = servers.kill("master")
-    deadline = time.monotonic() + 3
-    while replica.info("replication").get("master_link_status") == "up" and time.monotonic() < deadline:
-        time.sleep(0.01)  # the replica notices the closed connection
-    note(f"master killed (pid {pid})", **{"replica GET": replica.get(key)})
-    replica.execute_command("REPLICAOF", "NO", "ONE")
-    replica.set(KeySchema().repl_promoted_write(), "kept")
-    note(
-        "replica promoted (REPLICAOF NO ONE), then written",
-        **{"replica GET": replica.get(KeySchema().repl_promoted_write())},
-    )
-    start = time.perf_counter()
-    servers.up()
-    healed = time.perf_counter() - start
-    note(
-        f"lab.up() restored the topology in {healed * 1000:.0f} ms",
-        **{"replica GET": clients.client("master").get(KeySchema().repl_promoted_write())},
-    )
-    rows[-1]["heal_ms"] = round(healed * 1000)
-    clients.client("master").delete(KeySchema().repl_promoted_write())
-    return rows
+    rows = alternate({"SET": lambda: master.set(probe, "w"), "SET + WAIT 1": set_and_wait}, samples, "WAIT")
+    master.delete(probe)
+    return WaitCost(tuple(rows), sum(a >= 1 for a in acks) / max(1, len(acks)), samples)

@@ -1,4 +1,4 @@
-"""TTL experiments on the lab's pair, returned as pandas DataFrames (chapter 05 plots them).
+"""TTL experiments on the lab's pair (chapter 05), each a result that owns its checks and holds its table.
 
 The experiments use database 1 (`SELECT 1`), so the counts they read (`INFO keyspace`) are not mixed with
 the cache's keys in database 0; they empty it before and after.
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 
 from ..core.errors import LabError
+from ..core.marks import Mark, check
 from ..servers import clients
-from ..state.keys import KeySchema
+from ..servers.context import Lab
 from .progress import progress
+from .results import Measured
 
 TTL_DB = 1
 
@@ -23,8 +26,92 @@ def _positive(**values: float) -> None:
             raise LabError(f"{name} must be positive (got {value}); e.g. {name}=5.")
 
 
-def _admin(role: str = "master"):
-    return clients.client(role, db=TTL_DB)
+@dataclass(frozen=True)
+class _Rows(Measured):
+    rows: tuple[dict, ...]
+    chapter = "05"
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+
+@dataclass(frozen=True)
+class Countdown(_Rows):
+    """One key's TTL and PTTL, sampled on both servers, each sample with the error it may honestly have."""
+
+    set_rtt_s: float = 0.0
+    replica_delay_s: float = 0.0
+
+    def checks(self) -> list[Mark]:
+        f = self.frame
+        alive = f[(f.ttl_s >= 0) & (f.pttl_s >= 0)]  # (it may expire between TTL and PTTL)
+        ttl_off, pttl_off = (alive.ttl_s - alive.ideal_s).abs(), (alive.pttl_s - alive.ideal_s).abs()
+        error_ms = alive.error_s.max() * 1000
+        return [
+            check("05.ttl_rounding", "TTL is PTTL rounded to whole seconds: within 0.5 s of the ideal, plus each "
+                  "sample's error", (ttl_off <= 0.5 + alive.error_s).all(),
+                  f"worst {ttl_off.max():.2f} s; sampling error up to {error_ms:.1f} ms", "lab.ttl.single_key(ctx, 2, 0.1)"),
+            check("05.pttl", "PTTL follows the ideal within each sample's measured error",
+                  (pttl_off <= alive.error_s).all(),
+                  f"worst {pttl_off.max() * 1000:.1f} ms off; sampling error up to {error_ms:.1f} ms",
+                  "lab.ttl.single_key(ctx, 2, 0.1)"),
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Decay(_Rows):
+    """A population of keys expiring: live keys, keys with a TTL and `expired_keys` over time, beside the ideal."""
+
+    max_ttl: float = 10.0
+    hz: int = 10
+    CYCLES = 20  # expire cycles after the longest TTL within which every key is gone
+
+    def checks(self) -> list[Mark]:
+        f = self.frame
+        gone_at = f[f.live_keys == 0].t.min()
+        return [check("05.all_gone", f"Every key gone within {self.CYCLES} expire cycles of the longest TTL",
+                      gone_at <= self.max_ttl + self.CYCLES / self.hz,
+                      f"all gone after {gone_at:.1f} s (longest TTL {self.max_ttl:g} s, hz {self.hz})",
+                      "lab.client().config_get('hz')")]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LazyExpiry(_Rows):
+    """Keys never read, with the active expire cycle on and off, then all read: keys in memory over time."""
+
+    hz: int = 10
+    keys: int = 0
+
+    def checks(self) -> list[Mark]:
+        f = self.frame
+        never_read = f[f.phase == "never read"].groupby("expiry").keys_in_memory.last()
+        return [check("05.active_expiry", "Active expiry removes keys nobody reads",
+                      never_read["active expiry on"] == 0 and never_read["active expiry off"] == self.keys,
+                      f"left in memory: {never_read.to_dict()}", "lab.up()")]  # fmt: skip
+
+    def summary(self):
+        """The last sample of each phase: keys in memory and expired_keys."""
+        return self.frame.groupby(["expiry", "phase"], sort=False).last()[["keys_in_memory", "expired_keys"]]
+
+
+@dataclass(frozen=True)
+class ReplicaView(_Rows):
+    """What the replica answers and holds, before and after a key's TTL, then after the master's DEL."""
+
+    HEADERS = {"replica_get": "replica GET", "replica_keys": "replica keys in memory",
+               "master_keys": "master keys in memory"}  # fmt: skip
+
+    def checks(self) -> list[Mark]:
+        in_memory = self.column("replica_keys")
+        return [check("05.replica_view", "The replica hides an expired key but keeps it until the master's DEL",
+                      self.rows[1]["replica_get"] is None and in_memory == [1, 1, 0],
+                      f"replica keys in memory: {in_memory}", "lab.up()")]  # fmt: skip
+
+    def column(self, name: str) -> list:
+        return [r[name] for r in self.rows]
 
 
 def _keyspace(info: dict) -> tuple[int, int]:
@@ -32,7 +119,7 @@ def _keyspace(info: dict) -> tuple[int, int]:
     return int(db.get("keys", 0)), int(db.get("expires", 0))
 
 
-def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
+def single_key(lab: Lab, ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
     """SET … EX ttl, then TTL and PTTL sampled on master and replica every `interval` s until the key is gone.
 
     Rows: t (s since the SET), server, ttl_s (whole seconds, as TTL says), pttl_s (PTTL, ms → s), ideal_s, and
@@ -40,16 +127,14 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
     (the clock starts when SET returns, the key's TTL when the server ran it), on the replica the time the
     key took to get there, and PTTL's 1 ms resolution. The attrs hold `set_rtt_s` and `replica_delay_s`.
     """
-    import pandas as pd
-
     _positive(ttl=ttl, interval=interval)
     with clients.explained("master"):
-        master, replica = _admin("master"), _admin("replica")
-        master.delete(KeySchema().ttl_demo())
+        master, replica = lab.client("master", db=TTL_DB), lab.client("replica", db=TTL_DB)
+        master.delete(lab.keys.ttl_demo())
         sent = time.perf_counter()
-        master.set(KeySchema().ttl_demo(), "counting down", px=int(ttl * 1000))
+        master.set(lab.keys.ttl_demo(), "counting down", px=int(ttl * 1000))
         start = time.perf_counter()
-        while not replica.exists(KeySchema().ttl_demo()) and time.perf_counter() - start < 1.0:
+        while not replica.exists(lab.keys.ttl_demo()) and time.perf_counter() - start < 1.0:
             pass  # how long the key takes to reach the replica (it counts its TTL from there on Redis < 7)
         delay = {"master": 0.0, "replica": time.perf_counter() - start}
         rows = []
@@ -58,8 +143,8 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
             gone = 0
             for name, c in (("master", master), ("replica", replica)):
                 pipe = c.pipeline(transaction=False)
-                pipe.ttl(KeySchema().ttl_demo())
-                pipe.pttl(KeySchema().ttl_demo())
+                pipe.ttl(lab.keys.ttl_demo())
+                pipe.pttl(lab.keys.ttl_demo())
                 t = time.perf_counter() - start
                 ttl_s, pttl_ms = pipe.execute()
                 rtt = time.perf_counter() - start - t
@@ -77,12 +162,11 @@ def single_key(ttl: float = 5, interval: float = 0.1, slack: float = 2.0):
             if gone == 2:
                 break
             time.sleep(max(0.0, start + len(rows) / 2 * interval - time.perf_counter()))
-    frame = pd.DataFrame(rows)
-    frame.attrs.update(set_rtt_s=start - sent, replica_delay_s=delay["replica"])
-    return frame
+    return Countdown(tuple(rows), set_rtt_s=start - sent, replica_delay_s=delay["replica"])
 
 
 def population(
+    lab: Lab,
     keys: int = 200,
     max_ttl: float = 10,
     mode: str = "random",
@@ -91,20 +175,19 @@ def population(
     seed: int = 6380,
 ):
     """K keys with random (or staggered) TTLs up to `max_ttl`: live keys, `expires` and `expired_keys` over time."""
-    import pandas as pd
-
     _positive(keys=keys, max_ttl=max_ttl, interval=interval)
     if mode not in ("random", "staggered"):
         raise LabError(f"mode {mode!r}: use 'random' or 'staggered'.")
     rng = random.Random(seed)
     ttls = [rng.uniform(0.5, max_ttl) if mode == "random" else max_ttl * (i + 1) / keys for i in range(keys)]
     with clients.explained("master"):
-        master = _admin()
+        master = lab.client("master", db=TTL_DB)
+        hz = int(master.config_get("hz")["hz"])
         master.flushdb()
         expired_before = master.info("stats")["expired_keys"]
         pipe = master.pipeline(transaction=False)
         for i, ttl in enumerate(ttls):
-            pipe.set(KeySchema().ttl_population(i), i, px=int(ttl * 1000))
+            pipe.set(lab.keys.ttl_population(i), i, px=int(ttl * 1000))
         pipe.execute()
         start = time.perf_counter()
         rows = []
@@ -126,18 +209,16 @@ def population(
                 break
             time.sleep(max(0.0, start + (step + 1) * interval - time.perf_counter()))
         master.flushdb()
-    return pd.DataFrame(rows)
+    return Decay(tuple(rows), max_ttl=max_ttl, hz=hz)
 
 
-def lazy_vs_active(keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interval: float = 0.25):
+def lazy_vs_active(lab: Lab, keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interval: float = 0.25):
     """Keys that expire and are never read: with active expiry they leave by themselves; without it
     (`DEBUG SET-ACTIVE-EXPIRE 0`) they stay in memory until something touches them (lazy expiry)."""
-    import pandas as pd
-
     _positive(keys=keys, ttl=ttl, watch=watch, interval=interval)
     rows = []
     with clients.explained("master"):
-        master = _admin()
+        master = lab.client("master", db=TTL_DB)
         hz = int(master.config_get("hz")["hz"])
         try:
             for active in (True, False):
@@ -146,7 +227,7 @@ def lazy_vs_active(keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interv
                 before = master.info("stats")["expired_keys"]
                 pipe = master.pipeline(transaction=False)
                 for i in range(keys):
-                    pipe.set(KeySchema().ttl_lazy(i), i, px=int(ttl * 1000))
+                    pipe.set(lab.keys.ttl_lazy(i), i, px=int(ttl * 1000))
                 pipe.execute()
                 start = time.perf_counter()
                 label = "active expiry on" if active else "active expiry off"
@@ -166,7 +247,7 @@ def lazy_vs_active(keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interv
                 if not active:  # now read every key: each read finds it expired and deletes it (lazy)
                     pipe = master.pipeline(transaction=False)
                     for i in range(keys):
-                        pipe.get(KeySchema().ttl_lazy(i))
+                        pipe.get(lab.keys.ttl_lazy(i))
                     found = sum(v is not None for v in pipe.execute())
                     live, _ = _keyspace(master.info("keyspace"))
                     rows.append(
@@ -181,20 +262,16 @@ def lazy_vs_active(keys: int = 100, ttl: float = 1.0, watch: float = 2.5, interv
         finally:
             master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
             master.flushdb()
-    frame = pd.DataFrame(rows)
-    frame.attrs["hz"] = hz
-    return frame
+    return LazyExpiry(tuple(rows), hz=hz, keys=keys)
 
 
-def replica_view(ttl: float = 1.0):
+def replica_view(lab: Lab, ttl: float = 1.0) -> ReplicaView:
     """Replicas do not expire keys themselves: after the TTL, the replica still holds the key in memory but
     answers GET with nil; the master's DEL (here, triggered by reading it on the master) removes it."""
-    import pandas as pd
-
     _positive(ttl=ttl)
     rows = []
     with clients.explained("master"):
-        master, replica = _admin("master"), _admin("replica")
+        master, replica = lab.client("master", db=TTL_DB), lab.client("replica", db=TTL_DB)
 
         def look(step: str) -> None:
             m_keys, _ = _keyspace(master.info("keyspace"))
@@ -202,24 +279,24 @@ def replica_view(ttl: float = 1.0):
             rows.append(
                 {
                     "step": step,
-                    "replica GET": replica.get(KeySchema().ttl_demo()),
-                    "replica keys in memory": r_keys,
-                    "master keys in memory": m_keys,
+                    "replica_get": replica.get(lab.keys.ttl_demo()),
+                    "replica_keys": r_keys,
+                    "master_keys": m_keys,
                 }
             )
 
         try:
             master.flushdb()
             master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)  # so the master does not DEL it on its own
-            master.set(KeySchema().ttl_demo(), "short-lived", px=int(ttl * 1000))
+            master.set(lab.keys.ttl_demo(), "short-lived", px=int(ttl * 1000))
             master.wait(1, 1000)
             look("just written")
             time.sleep(ttl + 0.2)
             look(f"after {ttl:.1f} s (expired)")
-            master.get(KeySchema().ttl_demo())  # the master notices the expiry and propagates a DEL
+            master.get(lab.keys.ttl_demo())  # the master notices the expiry and propagates a DEL
             master.wait(1, 1000)
             look("after a read on the master")
         finally:
             master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
             master.flushdb()
-    return pd.DataFrame(rows)
+    return ReplicaView(tuple(rows))

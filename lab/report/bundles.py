@@ -1,68 +1,51 @@
-"""Reading back what a chapter displayed: its checkpoints, its exercises' results, why it stopped (the MIME
-bundles `lab.checks`, `lab.exercises` and `lab.errors` display). A bundle a cell made up itself, or broke, is
-read as a failure that says so — never a crash of the report."""
+"""Reading back what a chapter displayed: its marks — checkpoints, exercises, why it stopped — all one MIME type
+(`lab.core.marks.MIME`), read in one loop. A mark a cell made up itself, or broke, is read as a failure that says
+so — never a crash of the report."""
 
 from __future__ import annotations
 
-from ..grading import checks
-from ..core.errors import CHAPTER_MIME
+from ..core.marks import MIME, Mark
+from ..grading.exercises import EXERCISES
 
 
-def collected_checks(nb) -> list[checks.Check]:
-    """Every checkpoint a chapter displayed, read back from its outputs; a malformed one (a cell that displayed a
-    bundle of its own making) is a failed checkpoint that says so, never a crash."""
+def collected(nb, chapter: str) -> list[Mark]:
+    """Every mark chapter `chapter` ("03") displayed, in order; a chapter's stop carries the chapter's id."""
     found = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            if checks.MIME in data:
-                found.append(_checkpoint(data[checks.MIME]))
+            if MIME in data:
+                found.append(_mark(data[MIME], chapter))
     return found
 
 
-def _checkpoint(data: object) -> checks.Check:
-    fields = {"name": str, "ok": bool, "detail": str, "hint": str}
-    if isinstance(data, dict) and set(data) == set(fields) and all(isinstance(data[k], t) for k, t in fields.items()):
-        return checks.Check(**data)
-    return checks.Check("A checkpoint the report can read", False, "a cell displayed a malformed checkpoint",
-                        "run the chapter's own cells, unchanged")  # fmt: skip
+def _mark(data: object, chapter: str) -> Mark:
+    try:
+        mark = Mark.from_dict(data)
+    except (ValueError, TypeError):
+        return _malformed(chapter, "a cell displayed a malformed mark")
+    if mark.kind == "chapter":
+        return Mark(chapter, "chapter", mark.status, mark.title, mark.figure)
+    if mark.chapter != chapter or (mark.kind == "exercise" and mark.id not in EXERCISES):
+        return _malformed(chapter, f"a cell displayed a mark of another chapter or exercise ({mark.id[:40]})")
+    return mark
 
 
-def collected_exercises(nb) -> list[dict]:
-    """Every exercise result a chapter displayed, read back from its outputs (malformed ones: marked wrong)."""
-    from ..grading.exercises import MIME as EXERCISE_MIME
-
-    return [_exercise(out["data"][EXERCISE_MIME]) for cell in nb.cells for out in cell.get("outputs", [])
-            if EXERCISE_MIME in out.get("data", {})]  # fmt: skip
+def _malformed(chapter: str, why: str) -> Mark:
+    return Mark(f"{chapter}.unreadable", "checkpoint", "fail", "A mark the report can read", why,
+                "run the chapter's own cells, unchanged")  # fmt: skip
 
 
-def _exercise(data: object) -> dict:
-    from ..grading.exercises import EXERCISES
-
-    def part_ok(p: object) -> bool:
-        return isinstance(p, dict) and isinstance(p.get("ok"), bool) and isinstance(p.get("text"), str)
-
-    if (isinstance(data, dict) and data.get("exercise") in EXERCISES and data.get("status") in ("done", "wrong", "todo")
-            and isinstance(data.get("parts"), list) and all(part_ok(p) for p in data["parts"])
-            and all(isinstance(data.get(k, ""), str) for k in ("hint", "message", "printed"))):  # fmt: skip
-        return data
-    return {"exercise": str(data.get("exercise", "?"))[:40] if isinstance(data, dict) else "?", "status": "wrong",
-            "parts": [{"ok": False, "text": "a cell displayed a malformed exercise result", "note": False}],
-            "hint": "run the chapter's own check cells, unchanged", "message": ""}  # fmt: skip
-
-
-def why_stopped(nb) -> tuple[str, str] | None:
-    """(status, reason) of the cell that stopped a chapter: the bundle the lab displayed, or Python's error."""
+def stopped(nb, chapter: str, error: str) -> Mark:
+    """Why the chapter stopped: the mark the lab displayed, or Python's error (the last output that is one)."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            stop = data.get(CHAPTER_MIME)
-            if (
-                isinstance(stop, dict)
-                and stop.get("status") in ("skipped", "failed")
-                and isinstance(stop.get("reason"), str)
-            ):
-                return stop["status"], stop["reason"]
+            if MIME in data:
+                mark = _mark(data[MIME], chapter)
+                if mark.kind == "chapter":
+                    return mark
             if output.get("output_type") == "error":
-                return "failed", f"{output.get('ename')}: {output.get('evalue')}"
-    return None
+                return Mark(chapter, "chapter", "fail", "the chapter ran to the end",
+                            f"{output.get('ename')}: {output.get('evalue')}")  # fmt: skip
+    return Mark(chapter, "chapter", "fail", "the chapter ran to the end", error)

@@ -3,7 +3,9 @@
     ./workbook class reports/*/ handins/*.html [--out class]
 
 Each PATH is a report folder, a `summary.json`, or a `handin.html` (its summary is embedded). `class.csv` has a
-row per student and a column per checkpoint and exercise (pass / fail / todo / skipped) with totals;
+row per student and a column per mark — a checkpoint, an exercise, a chapter's skip — keyed by its id
+("04.hit_vs_get"), never by its sentence, so hand-ins in two languages make one table (pass / fail / todo /
+skipped) with totals;
 `index.html` shows the pass rate of each as a bar, the students who need help, and who ran which mode. A file
 it cannot read is named on stderr and skipped; two hand-ins by the same author are flagged.
 """
@@ -21,8 +23,9 @@ from collections import Counter
 from pathlib import Path
 
 from ..core.errors import LabError
-from .handin import embedded_summary
+from ..core.marks import Mark
 from ..state.private import write_private
+from .handin import embedded_summary
 from .report_page import SUMMARY_VERSION
 from .sanitize import CSP_META
 
@@ -33,10 +36,9 @@ class Unreadable(Exception):
     """A path that is not a hand-in this version can read: the sentence says why."""
 
 
-STATUSES = {"pass", "fail", "todo", "skipped"}
 WORST = ["pass", "skipped", "todo", "fail"]  # a later one wins when a hand-in holds a row twice
-TEXT_FIELDS = ("author", "mode", "created")  # each a string, if present
-ENTRY_FIELDS = ("chapter", "name", "status")  # each checkpoint's: strings, the status from STATUSES
+TEXT_FIELDS = ("author", "mode", "created", "language")  # each a string, if present
+MAX_TEXT = 4_000  # characters of one field of a mark: a real one has a sentence or two
 
 
 def read_summary(path: Path) -> dict:
@@ -50,14 +52,17 @@ def read_summary(path: Path) -> dict:
         data = embedded_summary(text) if path.suffix.lower() in (".html", ".htm") else json.loads(text)
     except (ValueError, RecursionError, MemoryError):
         data = None
-    if not isinstance(data, dict) or not isinstance(data.get("checkpoints"), list):
+    if not isinstance(data, dict) or not isinstance(
+        data.get("marks", data.get("checkpoints")), list
+    ):  # (v1: checkpoints)
         raise Unreadable(f"{path}: not a workbook hand-in (no summary in it); skipped")
     if data.get("version", SUMMARY_VERSION) != SUMMARY_VERSION:
         raise Unreadable(f"{path}: written by another version of the workbook (summary version "
                          f"{str(data.get('version'))[:20]!r}, this one reads {SUMMARY_VERSION}); skipped")  # fmt: skip
-    problem = _shape_problem(data)
+    problem = _shape_problem(data) if isinstance(data.get("marks"), list) else "it holds no list of marks"
     if problem:
         raise Unreadable(f"{path}: {problem}; skipped")
+    data["marks"] = [Mark.from_dict(m) for m in data["marks"]]
     data["source"] = str(path)
     return data
 
@@ -85,29 +90,24 @@ def _read_bounded(path: Path) -> str:
         raise Unreadable(f"{path}: not a text file (a binary?); skipped") from None
 
 
-MAX_ENTRIES = 2_000  # checkpoints and exercises of one hand-in: a real one has about sixty
+MAX_ENTRIES = 2_000  # marks of one hand-in: a real one has about sixty
 
 
 def _shape_problem(data: dict) -> str | None:
     """What is wrong with a summary's shape, in a few words, or None."""
-    if len(data["checkpoints"]) > MAX_ENTRIES:
-        return f"{len(data['checkpoints'])} checkpoints, where a hand-in has about sixty"
+    if len(data["marks"]) > MAX_ENTRIES:
+        return f"{len(data['marks'])} marks, where a hand-in has about sixty"
     for name in TEXT_FIELDS:
         if name in data and not isinstance(data[name], str):
             return f"its {name!r} is not text"
-    for number, entry in enumerate(data["checkpoints"], 1):
-        if not isinstance(entry, dict):
-            return f"checkpoint {number} is not a record"
-        for name in ENTRY_FIELDS:
-            if not isinstance(entry.get(name), str):
-                return f"checkpoint {number} has no {name} as text"
-        if entry["status"] not in STATUSES:
-            return f"checkpoint {number} has the status {entry['status'][:20]!r} (pass, fail, todo or skipped)"
+    for number, entry in enumerate(data["marks"], 1):
+        try:
+            mark = Mark.from_dict(entry)
+        except (ValueError, TypeError):
+            return f"mark {number} is not a mark (an id, a kind, a status of pass, fail, todo or skipped, a title)"
+        if any(len(text) > MAX_TEXT for text in (mark.title, mark.figure, mark.hint, mark.message, mark.printed)):
+            return f"mark {number} ({mark.id[:40]}) holds more than {MAX_TEXT} characters in one field"
     return None
-
-
-def _column(entry: dict) -> str:
-    return f"{entry['chapter'][:2]} {entry['name']}"
 
 
 def _inert(value: object) -> object:
@@ -134,13 +134,13 @@ def build(paths: list[str], out: str = "class") -> Path:
     twice = sorted(a for a, n in authors.items() if n > 1)
     for author in twice:
         print(f"⚠️ {author!r} handed in {authors[author]} reports: each is listed, flagged", file=sys.stderr)
-    columns = list(dict.fromkeys(_column(e) for s in students for e in s["checkpoints"]))
+    columns = sorted({m.id for s in students for m in s["marks"]}, key=_order)
+    titles = {m.id: m.title for s in reversed(students) for m in s["marks"]}  # (the first hand-in's words win)
     rows = []
     for s in students:
         status: dict[str, str] = {}
-        for e in s["checkpoints"]:  # a row given twice counts at its worst (a forged "pass" after a "fail")
-            column = _column(e)
-            status[column] = max(status.get(column, e["status"]), e["status"], key=WORST.index)
+        for m in s["marks"]:  # a mark given twice counts at its worst (a forged "pass" after a "fail")
+            status[m.id] = max(status.get(m.id, m.status), m.status, key=WORST.index)
         counts = Counter(status.values())
         rows.append({"author": s.get("author", "?"), "mode": s.get("mode", "?"), "created": s.get("created", ""),
                      "source": s["source"], **{c: status.get(c, "") for c in columns},
@@ -155,7 +155,7 @@ def build(paths: list[str], out: str = "class") -> Path:
         writer.writerows({_inert(k): _inert(v) for k, v in row.items()} for row in rows)
         # each file new, then renamed over the old name: a link planted there is replaced, never followed
         for name, text in ((MARKER, "written by ./workbook class\n"), ("class.csv", table.getvalue()),
-                           ("index.html", _page(rows, columns, problems))):  # fmt: skip
+                           ("index.html", _page(rows, columns, titles, problems))):  # fmt: skip
             write_private(folder / name, text)
     except OSError as exc:
         raise LabError(f"Cannot write the class view into {folder} ({exc.strerror}); choose another --out.") from None
@@ -190,14 +190,19 @@ def _first(names, shown: int = 5) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _page(rows: list[dict], columns: list[str], problems: list[str]) -> str:
+def _order(mark_id: str) -> tuple:
+    """Chapter by chapter; in each, the chapter's own mark, then checkpoints and exercises by name."""
+    return (mark_id[:2], mark_id != mark_id[:2], mark_id)
+
+
+def _page(rows: list[dict], columns: list[str], titles: dict[str, str], problems: list[str]) -> str:
     esc = html.escape
     bars = []
     for c in columns:
         counted = [r[c] for r in rows if r[c] not in ("", "skipped")]
         rate = sum(v == "pass" for v in counted) / len(counted) if counted else 0.0
-        bars.append(f'<tr><td>{esc(c)}</td><td><div class="bar"><div style="width:{rate * 100:.0f}%"></div></div></td>'
-                    f"<td>{rate:.0%} of {len(counted)}</td></tr>")  # fmt: skip
+        bars.append(f'<tr><td><code>{esc(c)}</code> {esc(titles.get(c, "")[:200])}</td><td><div class="bar"><div '
+                    f'style="width:{rate * 100:.0f}%"></div></div></td><td>{rate:.0%} of {len(counted)}</td></tr>')  # fmt: skip
     help_rows = "".join(
         f"<tr><td>{esc(r['author'])}{' ⚠️ twice' if r['twice'] else ''}</td><td>{r['failed']}</td><td>{r['to do']}</td>"
         f"<td>{esc(_first(c for c in columns if r[c] == 'fail'))}</td></tr>"

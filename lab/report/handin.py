@@ -12,24 +12,22 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..state import settings
 from ..core.errors import LabError
+from ..state import settings
+from .report_page import HEADER_CSS
 from .sanitize import json_for_html, with_csp
 
 SUMMARY_ID = "workbook-summary"
-PRINT_CSS = """<style>
+PRINT_CSS = (
+    "<style>"
+    + HEADER_CSS
+    + """.workbook-header { max-width: 60rem; margin: 1rem auto 2rem; }
 /* the hand-in on screen and on A4 paper: long lines wrap between words, wide tables shrink to the page and
    wrap their cells (never clipped), a plot or a table row is never cut across two pages */
 @page { size: A4; margin: 12mm 10mm; }
 pre, code { white-space: pre-wrap !important; overflow-wrap: break-word; word-break: normal !important; }
 img, tr, .jp-OutputArea-output { break-inside: avoid; page-break-inside: avoid; }
 img { max-width: 100% !important; height: auto; }
-.workbook-header { font-family: system-ui, sans-serif; max-width: 60rem; margin: 1rem auto 2rem; }
-.workbook-header table { border-collapse: collapse; width: 100%; }
-.workbook-header th, .workbook-header td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }
-.workbook-header tr.fail td, .workbook-header tr.wrong td { background: #fff0f0; }
-.workbook-header tr.skipped td, .workbook-header tr.todo td { background: #f6f8fa; }
-.workbook-header td:nth-child(3) { white-space: nowrap; }
 .workbook-chapter { break-before: page; page-break-before: always; }
 @media print {
   .jp-InputPrompt, .jp-OutputPrompt { display: none; }
@@ -43,6 +41,7 @@ img { max-width: 100% !important; height: auto; }
 }
 pre, pre code, .highlight pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 </style>"""
+)
 
 
 def _unique_anchors(name: str, inner: str) -> str:

@@ -13,8 +13,8 @@ import tempfile
 import threading
 from collections.abc import Iterator
 
-from ..state import settings
 from ..lessons.progress import REPORT_VARIABLE
+from ..state import settings
 
 
 class Kernels:

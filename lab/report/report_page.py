@@ -1,5 +1,6 @@
-"""The report's pages as data and HTML: each chapter's result, the index (summary, environment, checkpoint
-table — a failed row shows what was measured and the fix), and `summary.json`."""
+"""The report's pages as data and HTML: each chapter's marks, the index (summary, environment, the exercises'
+table, the checkpoints' table — a failed row shows what was measured and the fix), `summary.json`, and the one
+stylesheet of the header the index and the hand-in share."""
 
 from __future__ import annotations
 
@@ -7,98 +8,114 @@ import datetime as dt
 import html
 from dataclasses import dataclass, field
 
-from ..grading import checks
 from ..core import marks
-from .sanitize import CSP_META
+from ..core.marks import Mark
 from ..core.text import plural
+from .sanitize import CSP_META
 
 
 @dataclass
 class ChapterResult:
-    """One executed chapter: its checkpoints, its error if it raised, its HTML file."""
+    """One executed chapter: every mark it displayed (checkpoints, exercises, and why it stopped), its page."""
 
     name: str
     seconds: float = 0.0
-    checks: list[checks.Check] = field(default_factory=list)
-    error: str | None = None
-    skipped: str | None = None  # why, when the chapter needs the lab's own servers and an endpoint is set
+    marks: list[Mark] = field(default_factory=list)
     html_file: str = ""
-    exercises: list[dict] = field(default_factory=list)  # each exercise's result: exercise, status, parts, hint
+
+    @property
+    def chapter(self) -> str:
+        return self.name[:2]
+
+    @property
+    def stop(self) -> Mark | None:
+        return next((m for m in self.marks if m.kind == "chapter"), None)
+
+    @property
+    def skipped(self) -> str | None:
+        """Why the chapter was skipped (it needs the lab's own servers and an endpoint is set), or None."""
+        stop = self.stop
+        return stop.figure if stop is not None and stop.status == "skipped" else None
+
+    @property
+    def error(self) -> str | None:
+        stop = self.stop
+        return stop.figure if stop is not None and stop.status == "fail" else None
+
+    @property
+    def checkpoints(self) -> list[Mark]:
+        return [m for m in self.marks if m.kind == "checkpoint"]
+
+    @property
+    def exercises(self) -> list[Mark]:
+        return [m for m in self.marks if m.kind == "exercise"]
 
     @property
     def ok(self) -> bool:
         if self.skipped:
             return True
-        wrong = any(e["status"] == "wrong" for e in self.exercises)
-        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks) and not wrong
+        return self.error is None and bool(self.checkpoints) and all(m.status != "fail" for m in self.marks)
 
     @property
     def to_do(self) -> int:
-        return sum(e["status"] == "todo" for e in self.exercises)
+        return sum(m.status == "todo" for m in self.exercises)
+
+    @property
+    def status(self) -> str:
+        return "skipped" if self.skipped else "pass" if self.ok else "fail"
 
 
-EXERCISE_STATUS = {"done": "pass", "wrong": "fail", "todo": "todo"}
-
-
-def exercise_detail(e: dict) -> str:
-    """What an exercise's check verified (each part with its word), and the hint when it is wrong."""
-    parts = "; ".join(f"{marks.word(_part_status(p))}: {p['text']}" for p in e["parts"]) or e.get("message", "")
-    return parts + (f" — hint: {e['hint']}" if e["status"] == "wrong" and e.get("hint") else "")
-
-
-def exercise_summary(e: dict) -> str:
+def exercise_summary(e: Mark) -> str:
     """One line for the exercise table a teacher reads first: how many checks passed, the first that failed
     (with the hint), or what is still to do; a prediction's gap. The chapter holds every part."""
-    checked = [p for p in e["parts"] if not p.get("note")]
-    notes = [p["text"] for p in e["parts"] if p.get("note")]
-    failed = [p["text"] for p in checked if not p["ok"]]
-    if e["status"] == "todo" or not e["parts"]:
-        return e.get("message", "")
+    checked = [p for p in e.parts if p.status != "note"]
+    notes = [p.text for p in e.parts if p.status == "note"]
+    failed = [p.text for p in checked if p.status == "fail"]
+    if e.status == "todo" or not e.parts:
+        return e.message
     if failed:
-        return f"fail: {failed[0]}" + (f" — hint: {e['hint']}" if e.get("hint") else "")
-    return f"{sum(p['ok'] for p in checked)} of {plural(len(checked), 'check')} passed" + (
+        return f"fail: {failed[0]}" + (f" — hint: {e.hint}" if e.hint else "")
+    return f"{sum(p.status == 'pass' for p in checked)} of {plural(len(checked), 'check')} passed" + (
         f"; {notes[0]}" if notes else ""
     )
 
 
-def _part_status(part: dict) -> str:
-    return "note" if part.get("note") else "pass" if part["ok"] else "fail"
-
-
-def detail_cell(c: checks.Check) -> str:
-    """What was measured, and for a failed checkpoint the fix too: a teacher sees why, a student what to do."""
-    text = html.escape(c.detail)
-    if not c.ok and c.hint:
-        text += f"{'<br>' if text else ''}<small>fix: <code>{html.escape(c.hint)}</code></small>"
+def detail(m: Mark) -> str:
+    """What was measured (an exercise: what its check verified), and for a failure the fix too: a teacher sees
+    why, a student what to do — as HTML."""
+    if m.kind == "exercise":
+        return html.escape(exercise_summary(m))
+    text = html.escape(m.figure)
+    if m.status == "fail" and m.hint:
+        text += f"{'<br>' if text else ''}<small>fix: <code>{html.escape(m.hint)}</code></small>"
     return text
 
 
-def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> dict:
-    """The report as data (`summary.json`): one entry per checkpoint, with what it measured."""
-    entries = []
-    for r in results:
-        if r.skipped:
-            entries.append({"chapter": r.name, "name": "chapter", "status": "skipped", "detail": r.skipped, "hint": ""})
-            continue
-        if r.error:
-            entries.append({"chapter": r.name, "name": "chapter ran to the end", "status": "fail", "detail": r.error,
-                            "hint": ""})  # fmt: skip
-        entries += [{"chapter": r.name, "name": c.name, "status": "pass" if c.ok else "fail", "detail": c.detail,
-                     "hint": c.hint} for c in r.checks]  # fmt: skip
-        entries += [{"chapter": r.name, "name": f"exercise {e['exercise']}", "status": EXERCISE_STATUS[e["status"]],
-                     "detail": exercise_detail(e), "hint": e.get("hint", "")} for e in r.exercises]  # fmt: skip
+SUMMARY_VERSION = 2  # `summary.json`'s shape (v2: one list of marks, keyed by id): the class view refuses another
+
+
+def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str, str], language: str = "en") -> dict:
+    """The report as data (`summary.json`): every mark, by id, with what it measured."""
     return {
         "version": SUMMARY_VERSION,
         "author": author,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "mode": mode,
+        "language": language,
         "environment": env,
-        "chapters": [{"name": r.name, "seconds": round(r.seconds, 1), "ok": r.ok} for r in results],
-        "checkpoints": entries,
+        "chapters": [{"name": r.name, "seconds": round(r.seconds, 1), "status": r.status} for r in results],
+        "marks": [m.as_dict() for r in results for m in _listed(r)],
     }
 
 
-SUMMARY_VERSION = 1  # `summary.json`'s shape: the class view refuses another
+def _listed(r: ChapterResult) -> list[Mark]:
+    """A chapter's marks as the report lists them: a skipped chapter is its skip alone; a chapter that showed no
+    checkpoint says so."""
+    if r.skipped:
+        return [r.stop]
+    missing = [] if r.checkpoints or r.error else [
+        Mark(f"{r.chapter}.checkpoints", "checkpoint", "fail", "checkpoints", "no checkpoint was shown")]  # fmt: skip
+    return [*r.marks, *missing]
 
 
 def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
@@ -106,20 +123,25 @@ def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[s
     body = index_body(results, author, mode, env, link=lambda r: r.html_file)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">{CSP_META}<title>Redis Cache Workbook — report of {html.escape(author)}</title>
-<style>{INDEX_CSS}</style></head><body>
+<style>{PAGE_CSS}{HEADER_CSS}</style></head><body><div class="workbook-header">
 {body}
-</body></html>
+</div></body></html>
 """
 
 
-INDEX_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }
-table { border-collapse: collapse; width: 100% } th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left }
-tr.fail td, tr.wrong td { background: #fff0f0 } tr.skipped td, tr.todo td { background: #f6f8fa }
-td:nth-child(3) { white-space: nowrap }
-code { font-size: .9em }
-.verdict { font-size: 1.3rem; margin: 1rem 0 }
-"""
+PAGE_CSS = (
+    "body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222 }\n"
+)
+HEADER_CSS = """
+.workbook-header { font-family: system-ui, sans-serif; }
+.workbook-header table { border-collapse: collapse; width: 100%; }
+.workbook-header th, .workbook-header td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }
+.workbook-header tr.fail td { background: #fff0f0; }
+.workbook-header tr.skipped td, .workbook-header tr.todo td { background: #f6f8fa; }
+.workbook-header td:nth-child(3) { white-space: nowrap; }
+.workbook-header code { font-size: .9em; }
+.workbook-header .verdict { font-size: 1.3rem; margin: 1rem 0; }
+"""  # the one stylesheet of the report's header: the index and the hand-in both use it
 
 
 def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[str, str], link) -> str:
@@ -128,31 +150,23 @@ def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[s
     needed)."""
     esc = html.escape
 
-    def row(first: str, status: str, name: str, detail: str) -> str:
-        return f'<tr class="{status}"><td>{first}</td><td>{esc(name)}</td><td>{marks.badge(status)}</td><td>{detail}</td></tr>'
+    def row(r: ChapterResult, m: Mark) -> str:
+        return (f'<tr class="{m.status}"><td><a href="{esc(link(r))}">{esc(r.name)}</a></td><td>{esc(m.title)}</td>'
+                f"<td>{marks.badge(m.status)}</td><td>{detail(m)}</td></tr>")  # fmt: skip
 
-    checkpoints, exercise_rows = [], []
-    for r in results:
-        anchor = f'<a href="{esc(link(r))}">{esc(r.name)}</a>'
-        if r.skipped:
-            checkpoints.append(row(anchor, "skipped", "chapter", esc(r.skipped)))
-            continue
-        if r.error:
-            checkpoints.append(row(anchor, "fail", "chapter ran to the end", f"<code>{esc(r.error)}</code>"))
-        if not r.checks and not r.error:
-            checkpoints.append(row(anchor, "fail", "checkpoints", "no checkpoint was shown"))
-        checkpoints += [row(anchor, "pass" if c.ok else "fail", c.name, detail_cell(c)) for c in r.checks]
-        exercise_rows += [row(anchor, e["status"], e["exercise"], esc(exercise_summary(e))) for e in r.exercises]
+    listed = [(r, m) for r in results for m in _listed(r)]
+    checkpoints = "".join(row(r, m) for r, m in listed if m.kind != "exercise")
+    exercise_rows = "".join(row(r, m) for r, m in listed if m.kind == "exercise")
     facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
-        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> {marks.badge(_chapter_status(r))} {r.seconds:.1f} s</li>'
+        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> {marks.badge(r.status)} {r.seconds:.1f} s</li>'
         for r in results
     )
-    counts = {s: sum(e["status"] == s for r in results for e in r.exercises) for s in ("done", "wrong", "todo")}
+    counts = {s: sum(m.status == s for _, m in listed if m.kind == "exercise") for s in ("pass", "fail", "todo")}
     exercises_table = (
-        f"<h2>Exercises</h2><p>{counts['done']} done, {counts['wrong']} wrong, {counts['todo']} to do</p>"
+        f"<h2>Exercises</h2><p>{counts['pass']} passed, {counts['fail']} failed, {counts['todo']} to do</p>"
         f'<table class="exercises"><tr><th>chapter</th><th>exercise</th><th></th><th>what was checked</th></tr>'
-        f"{''.join(exercise_rows)}</table>"
+        f"{exercise_rows}</table>"
         if exercise_rows
         else ""
     )
@@ -162,13 +176,9 @@ def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[s
 <table>{facts}</table>
 {exercises_table}
 <h2>Checkpoints</h2>
-<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{"".join(checkpoints)}</table>
+<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{checkpoints}</table>
 <h2>Chapters</h2><ol>{chapters_list}</ol>
 """
-
-
-def _chapter_status(r: ChapterResult) -> str:
-    return "skipped" if r.skipped else "pass" if r.ok else "fail"
 
 
 def _verdict(results: list[ChapterResult]) -> str:

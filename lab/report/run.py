@@ -1,9 +1,11 @@
 """`./workbook report`: execute every chapter with parameters and export an offline HTML report.
 
-Parameters follow the papermill convention: the chapter's `parameters`-tagged cell keeps its defaults
-(the class values) and an `injected-parameters` cell after it overrides some of them (`--quick`).
-Execution (nbclient) and export (nbconvert) run in this one process. The report is written into a
-temporary folder and moved into place at the end: an interrupted run never leaves a half report.
+A pipeline: a run's description (`Run`: chapters, mode, author, language) → each chapter executed in its own
+kernel → its result (the marks it displayed) → every page published through one writer that redacts secrets
+(`Writer`). Parameters follow the papermill convention: the chapter's `parameters`-tagged cell keeps its
+defaults (the class values) and an `injected-parameters` cell after it overrides some of them — with `--quick`,
+the values the chapter itself keeps in that cell's metadata (`"quick"`). The report is written into a temporary
+folder and moved into place at the end: an interrupted run never leaves a half report.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..state import credentials, settings
-from . import sanitize
-from .bundles import collected_checks, collected_exercises, why_stopped
 from ..core.errors import LabError
+from ..core.marks import Mark
+from ..core.text import plural
+from ..state import credentials, settings
+from ..state.private import UMASK
+from . import sanitize
+from .bundles import collected, stopped
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
-from ..state.private import UMASK
 from .report_page import ChapterResult, index_body, index_page, summary
-from ..core.text import plural
 
 MARKER = ".workbook-report"
 HANDIN = "handin.html"  # the one file to hand in
@@ -33,32 +37,6 @@ CELL_TIMEOUT = 600
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATES = Path(__file__).parent / "templates"
 SOLUTIONS = settings.NOTEBOOKS_DIR / "solutions"
-
-# --quick: values that make the whole workbook run in well under a minute. A chapter takes only the
-# names its own parameters cell defines.
-QUICK = {
-    "slow_db_delay": 0.1,
-    "cache_ttl": 3,
-    "short_ttl": 1,
-    "hit_samples": 1000,
-    "miss_samples": 30,
-    "population": 50,
-    "max_ttl": 1.5,
-    "lag_samples": 200,
-    "wait_samples": 200,
-    "link_down_s": 1.0,
-    "silent_s": 3.5,
-    "silent_timeout": 1,
-    "stampede_clients": 50,
-    "workshop_misses": 1,
-    "new_client_samples": 100,
-    "demo_ttl": 1,
-    "staggered_population": False,
-    "lazy_keys": 50,
-    "lazy_ttl": 0.3,
-    "replica_view_ttl": 0.5,
-    "failover_runs": 1,
-}
 
 
 def find_chapters(names: list[str] | None = None) -> list[Path]:
@@ -88,10 +66,20 @@ def parameter_names(source: str) -> list[str]:
     return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
 
 
-def inject_parameters(nb, values: dict) -> dict:
-    """Insert an `injected-parameters` cell after the `parameters` cell; the values actually injected."""
+def quick_values(nb) -> dict:
+    """The values a chapter runs with in `--quick` mode: its own, in its parameters cell's metadata."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return dict(cell.metadata.get("quick", {}))
+    return {}
+
+
+def inject_parameters(nb, values: dict | None = None) -> dict:
+    """Insert an `injected-parameters` cell after the `parameters` cell (`values`, default: the chapter's quick
+    values); the values actually injected (only names the parameters cell assigns)."""
     import nbformat
 
+    values = quick_values(nb) if values is None else values
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             names = parameter_names(cell.source)
@@ -146,48 +134,78 @@ def _redact(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def _execute(
-    path: Path, km, values: dict, secrets: tuple[str, ...], solutions: bool = False
-) -> tuple[object, ChapterResult]:
+class Writer:
+    """The one way a page of the report is written: every secret replaced by *** first, into the folder the
+    report is built in."""
+
+    def __init__(self, folder: Path, secrets: tuple[str, ...]):
+        self.folder, self.secrets = folder, secrets
+
+    def redact(self, text: str) -> str:
+        return _redact(text, self.secrets)
+
+    def write(self, name: str, text: str) -> None:
+        (self.folder / name).write_text(self.redact(text), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one report runs: which chapters, in which mode, for whom, in which language, and where it goes."""
+
+    chapters: tuple[Path, ...]
+    out: Path
+    author: str
+    quick: bool = False
+    solutions: bool = False
+    pdf: bool = False
+    language: str = "en"
+
+    @property
+    def mode(self) -> str:
+        return ("quick" if self.quick else "class") + (" with the solutions" if self.solutions else "")
+
+
+def _execute(path: Path, km, run: Run, writer: Writer) -> tuple[object, ChapterResult]:
     """Run one chapter in the kernel `km` (already started); its notebook with outputs, and its result."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    chapter = path.stem[:2]
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
     except (OSError, ValueError, nbformat.ValidationError) as exc:  # a merge conflict, a hand-edited file
-        result = ChapterResult(path.stem, error=f"{path.name} is not a notebook Jupyter can read "
-                               f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); `git checkout {path.name}` "
-                               "in notebooks/ restores it (your changes to it are lost), or fix it in an editor")  # fmt: skip
-        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(html.escape(result.error))]), result
-    inject_parameters(nb, values)
-    if solutions:
+        reason = (f"{path.name} is not a notebook Jupyter can read ({type(exc).__name__}: "
+                  f"{str(exc).splitlines()[0][:120]}); `git checkout {path.name}` in notebooks/ restores it (your "
+                  "changes to it are lost), or fix it in an editor")  # fmt: skip
+        result = ChapterResult(
+            path.stem, marks=[Mark(chapter, "chapter", "fail", "the chapter ran to the end", reason)]
+        )
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(html.escape(reason))]), result
+    inject_parameters(nb, None if run.quick else {})
+    if run.solutions:
         fill_solutions(nb)
-    result = ChapterResult(path.stem)
     start = time.monotonic()
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}})
+    stop = None
     try:
         client.execute()
     except CellExecutionError as exc:
-        status, reason = why_stopped(nb) or ("failed", str(exc).strip().splitlines()[-1])
-        if status == "skipped":
-            result.skipped = _redact(reason, secrets)
-        else:
-            result.error = _redact(reason, secrets)
+        stop = stopped(nb, chapter, str(exc).strip().splitlines()[-1])
     except (CellTimeoutError, DeadKernelError) as exc:
-        result.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        stop = Mark(chapter, "chapter", "fail", "the chapter ran to the end", f"{type(exc).__name__}: {first}")
     except Exception:
         # Ctrl-C or SIGTERM while a cell runs: nbclient's own signal handler shuts the kernel down, then its
         # poll fails on the missing client (an AssertionError). That is an interrupt, not an error.
         if getattr(client, "_async_cleanup_kernel_future", None) is not None:
             raise KeyboardInterrupt from None
         raise
-    result.seconds = time.monotonic() - start
-    result.checks = collected_checks(nb)
-    result.exercises = collected_exercises(nb)
-    return nb, result
+    marks = [m for m in collected(nb, chapter) if m.kind != "chapter"]
+    if stop is not None:
+        stop = Mark(stop.id, stop.kind, stop.status, stop.title, writer.redact(stop.figure))
+    return nb, ChapterResult(path.stem, time.monotonic() - start, marks + ([stop] if stop else []))
 
 
 def _exporter():
@@ -201,8 +219,8 @@ def _exporter():
 
 
 def _environment() -> dict[str, str]:
-    from ..state import platform
     from ..servers.health import status
+    from ..state import platform
 
     rows = status()
     master = rows[0]
@@ -250,39 +268,61 @@ def build(
     chapters: list[str] | None = None,
     solutions: bool = False,
     pdf: bool = False,
+    language: str = "en",
 ) -> int:
     """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
     paths = find_chapters(chapters)
     if out is not None and not str(out).strip():
         raise LabError("--out is empty; give the folder to write the report into, e.g. --out report.")
     target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
+    run = Run(tuple(paths), target, author or settings.load().author, quick, solutions, pdf, language)
     tmp = _prepare_out(target)
-    author = author or settings.load().author
-    values = QUICK if quick else {}
-    kernels = Kernels()
     saved = os.umask(UMASK)  # the report holds the student's answers: readable by them alone (0700 / 0600)
     try:
         with watch_interrupts() as interrupted:
-            return _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick)
+            return _report(run, tmp, interrupted)
     finally:
         os.umask(saved)
 
 
-def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupted, quick) -> int:
+def _report(run: Run, tmp: Path, interrupted) -> int:
+    """The pipeline: the lab up → every chapter executed → every page published → the folder moved in place."""
     from ..servers.pair import up
 
+    started = time.monotonic()
     try:
         up()
-        secrets = _secrets()
-        exporter = _exporter()
-        results, executed = [], []
-        started = time.monotonic()
+        writer = Writer(tmp, _secrets())
+        executed = _execute_all(run, writer, interrupted)
+        _publish_pages(run, executed, writer)
+        _publish(tmp, run.out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if run.pdf and not _print(run.out):
+        return 1
+    results = [result for result, _ in executed]
+    failed = [r.name for r in results if not r.ok]
+    to_do = sum(r.to_do for r in results)
+    print(
+        f"report: {run.out / 'index.html'}  ({time.monotonic() - started:.1f} s)"
+        + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ all chapters passed")
+        + (f"; ⬜ {plural(to_do, 'exercise')} still to do (the lab itself works)" if to_do else "")
+    )
+    return 1 if failed else 0
+
+
+def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterResult, str]]:
+    """Each chapter in its own kernel, exported to HTML as soon as it ends: (result, page) per chapter."""
+    exporter = _exporter()
+    kernels = Kernels()
+    executed = []
+    try:
         following = kernels.start()
-        for number, path in enumerate(paths, 1):
-            print(f"[{number}/{len(paths)}] {path.stem} ...", end=" ", flush=True)
+        for number, path in enumerate(run.chapters, 1):
+            print(f"[{number}/{len(run.chapters)}] {path.stem} ...", end=" ", flush=True)
             km = following
             try:
-                nb, result = _execute(path, km, values, secrets, solutions)
+                nb, result = _execute(path, km, run, writer)
             except Exception:
                 if interrupted.is_set():  # Ctrl-C while nbclient waits on the kernel: its cleanup raises instead
                     raise KeyboardInterrupt from None
@@ -291,49 +331,41 @@ def _run(paths, target, tmp, author, values, solutions, pdf, kernels, interrupte
                 # The next chapter's kernel boots now, while this one is exported and shut down: never
                 # during a chapter, whose timed loops it would slow down. (The finished one has nothing to
                 # save: it is ended at once.)
-                following = kernels.start() if number < len(paths) else None
+                following = kernels.start() if number < len(run.chapters) else None
                 kernels.stop(km, now=True)
             _static_widgets(nb)
             sanitize.outputs(nb)
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem},
                                                                  "lab_csp": sanitize.CSP})  # fmt: skip
-            executed.append((path.stem, body))
             result.html_file = f"{path.stem}.html"
-            (tmp / result.html_file).write_text(_redact(body, secrets), encoding="utf-8")
-            results.append(result)
-            bad = [c for c in result.checks if not c.ok]
-            if result.skipped:
-                print(f"⏭️ skipped — {result.skipped}", flush=True)
-            else:
-                print(
-                    f"{'✅' if result.ok else '❌'} {len(result.checks) - len(bad)}/{len(result.checks)} checkpoints, "
-                    + _exercise_counts(result)
-                    + f"{result.seconds:.1f} s"
-                    + (f" — {result.error}" if result.error else ""),
-                    flush=True,
-                )
-        env = _environment()
-        mode = ("quick" if quick else "class") + (" with the solutions" if solutions else "")
-        (tmp / "index.html").write_text(_redact(index_page(results, author, mode, env), secrets), encoding="utf-8")
-        data = summary(results, author, mode, env)
-        (tmp / "summary.json").write_text(_redact(json.dumps(data, indent=2, ensure_ascii=False), secrets) + "\n",
-                                          encoding="utf-8")  # fmt: skip
-        header = index_body(results, author, mode, env, link=lambda r: f"#{r.name}")
-        (tmp / HANDIN).write_text(_redact(handin_html(executed, header, data, author), secrets), encoding="utf-8")
-        _publish(tmp, target)
+            executed.append((result, body))
+            print(_one_line(result), flush=True)
     finally:
         kernels.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    if pdf and not _print(target):
-        return 1
-    failed = [r.name for r in results if not r.ok]
-    to_do = sum(r.to_do for r in results)
-    print(
-        f"report: {target / 'index.html'}  ({time.monotonic() - started:.1f} s)"
-        + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ all chapters passed")
-        + (f"; ⬜ {plural(to_do, 'exercise')} still to do (the lab itself works)" if to_do else "")
-    )
-    return 1 if failed else 0
+    return executed
+
+
+def _publish_pages(run: Run, executed: list[tuple[ChapterResult, str]], writer: Writer) -> None:
+    """Every page of the report, through the one writer: the chapters, the index, summary.json, the hand-in."""
+    results = [result for result, _ in executed]
+    for result, body in executed:
+        writer.write(result.html_file, body)
+    env = _environment()
+    writer.write("index.html", index_page(results, run.author, run.mode, env))
+    data = summary(results, run.author, run.mode, env, run.language)
+    writer.write("summary.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    header = index_body(results, run.author, run.mode, env, link=lambda r: f"#{r.name}")
+    pages = [(result.name, body) for result, body in executed]
+    writer.write(HANDIN, handin_html(pages, header, data, run.author))
+
+
+def _one_line(result: ChapterResult) -> str:
+    if result.skipped:
+        return f"⏭️ skipped — {result.skipped}"
+    checks = result.checkpoints
+    passed = sum(m.status == "pass" for m in checks)
+    return (f"{'✅' if result.ok else '❌'} {passed}/{len(checks)} checkpoints, " + _exercise_counts(result)
+            + f"{result.seconds:.1f} s" + (f" — {result.error}" if result.error else ""))  # fmt: skip
 
 
 def _print(target: Path) -> bool:
@@ -350,5 +382,5 @@ def _print(target: Path) -> bool:
 def _exercise_counts(result: ChapterResult) -> str:
     if not result.exercises:
         return ""
-    counts = {s: sum(e["status"] == s for e in result.exercises) for s in ("done", "wrong", "todo")}
-    return f"exercises {counts['done']} done, {counts['wrong']} wrong, {counts['todo']} to do, "
+    counts = {s: sum(m.status == s for m in result.exercises) for s in ("pass", "fail", "todo")}
+    return f"exercises {counts['pass']} passed, {counts['fail']} failed, {counts['todo']} to do, "

@@ -1,6 +1,7 @@
 """The lab's servers: one process and its files (`nodes`, `runtime_conf`), the master and its replica
 (`pair`: up, down, stop, kill), sentinels and a cluster (`sentinel`, `cluster`, `tls`), what answers on the
-ports (`health`), every redis-py client (`clients`), settings put back (`drift`). Imports `lab.state` and below.
+ports (`health`), every redis-py client (`clients`), settings put back (`drift`), the lab as one object
+(`context`: settings, passwords, key schema and clients, read once). Imports `lab.state` and below.
 
 `lab.servers.up()` and the others are the pair's (the names every chapter and test knows)."""
 

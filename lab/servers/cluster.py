@@ -17,11 +17,10 @@ import time
 from ..core import fix
 from ..core.errors import LabError
 from ..state import binaries, credentials, settings
-from ..state.keys import KeySchema
 from ..state.ports import forget_group, held_by_stranger, port_group
 from . import clients, tls
 from . import pair as servers
-from .nodes import Node, NodeGroup, kill_pid, pid_of, stop_by_pid
+from .nodes import Node, NodeGroup, stop_by_pid
 from .runtime_conf import runtime_config
 
 SIZE = 6
@@ -222,32 +221,6 @@ def slot_owner(slot: int, rows: list[dict] | None = None) -> int | None:
     return None
 
 
-def placement(keys: list[str]):
-    """For each key: its hash slot (CLUSTER KEYSLOT, asked of any node) and the master that serves it."""
-    import pandas as pd
-
-    rows = status()
-    with connect(ports()[0]) as c:
-        slots = [c.execute_command("CLUSTER", "KEYSLOT", key) for key in keys]
-    return pd.DataFrame({"key": keys, "slot": slots, "master port": [slot_owner(slot, rows) for slot in slots]})
-
-
-def moved_for_plain_client(key: str) -> tuple[int, str | None]:
-    """Ask a master that does not serve `key` for it with a plain client: (that node's port, the MOVED reply)."""
-    import redis
-
-    rows = status()
-    with connect(ports()[0]) as c:
-        owner = slot_owner(c.execute_command("CLUSTER", "KEYSLOT", key), rows)
-    other = next(r["port"] for r in rows if r["role"] == "master" and r["port"] != owner)
-    try:
-        with connect(other) as c:
-            c.get(key)
-    except redis.exceptions.MovedError as error:  # redis-py's name for a MOVED reply
-        return other, f"MOVED {error.slot_id} {error.host}:{error.port}"
-    return other, None
-
-
 def down() -> list[str]:
     """Stop the nodes and forget the cluster (its files and keys): the next `cluster up` creates it anew."""
     s = settings.load()
@@ -255,41 +228,3 @@ def down() -> list[str]:
     for node in nodes(s, choose=False):
         shutil.rmtree(node.data_dir, ignore_errors=True)
     return stopped
-
-
-def kill_master_and_time(slot_key: str | None = None, timeout: float = 30.0) -> dict:
-    """kill -9 the master holding `slot_key`'s slot; time until its replica serves the slot and a write
-    through RedisCluster succeeds. The killed node is restarted afterwards (it rejoins as a replica)."""
-    import redis
-
-    s = settings.load()
-    slot_key = slot_key or KeySchema(s.key_prefix).value("test-key")
-    rc = cluster_client()
-    rc.set(slot_key, "before the kill")
-    slot = rc.keyslot(slot_key)
-    owner = rc.get_node_from_key(slot_key)
-    node = next(n for n in nodes(s) if n.port == owner.port)
-    pid = pid_of(node)
-    if pid is None:
-        raise LabError(
-            f"The cluster node on port {owner.port} is not running; {fix.command('cluster up')} restarts it."
-        )
-    kill_pid(pid)
-    killed = time.perf_counter()
-    refused = 0
-    while time.perf_counter() - killed < timeout:
-        try:
-            rc.set(slot_key, "after the failover")
-            break
-        except redis.exceptions.RedisError:  # connection refused, CLUSTERDOWN, TRYAGAIN... until the replica takes over
-            refused += 1
-            time.sleep(0.05)
-    else:
-        raise LabError(f"No replica took over slot {slot} within {timeout:.0f} s; see {s.home}/cluster-*.log.")
-    took = time.perf_counter() - killed
-    new_owner = rc.get_node_from_key(slot_key)
-    value = rc.get(slot_key)
-    rc.close()
-    up()  # the killed node comes back and rejoins as a replica
-    return {"slot": slot, "killed_port": owner.port, "new_master_port": new_owner.port, "failover_s": round(took, 3),
-            "writes_refused": refused, "value": value}  # fmt: skip

@@ -46,7 +46,7 @@ class KeySchema:
     def repl_promoted_write(self) -> str:
         return f"repl:{self.prefix}written-while-promoted"
 
-    def failover_write(self, n: int) -> str:
+    def failover_write(self, n: int | str) -> str:
         return f"failover:{self.prefix}{n}"
 
     def patterns(self) -> list[str]:

@@ -1,0 +1,42 @@
+"""What a measurement returns: a small typed result that owns its checks (`checks()` → marks), shows itself as a
+table (`frame`, with headers for people: presentation only — a check never looks one up), and says what it
+measured in its fields. A chapter's checkpoint cell is `checkpoints.show(a, b, c)`."""
+
+from __future__ import annotations
+
+from ..core.marks import Mark
+
+
+class Measured:
+    """The base of every result: `frame` (a DataFrame with code names for its columns), `HEADERS` (those names as a
+    table shows them), `checks()`; `marks()` is `checks()` or, when the measurement above is incomplete (a server
+    went away mid-chapter), one failed mark that says so — never a traceback."""
+
+    chapter = "00"
+    HEADERS: dict[str, str] = {}
+
+    @property
+    def frame(self):
+        raise NotImplementedError
+
+    def checks(self) -> list[Mark]:
+        return []
+
+    def marks(self) -> list[Mark]:
+        try:
+            return list(self.checks())
+        except Exception as exc:  # noqa: BLE001 - whatever an incomplete measurement looks like
+            name = type(self).__name__.lower()
+            return [Mark(f"{self.chapter}.{name}", "checkpoint", "fail", f"{type(self).__name__} was measured whole",
+                         f"it could not be checked ({type(exc).__name__}: {str(exc)[:120]})",
+                         "lab.up(), then run the chapter again from the top")]  # fmt: skip
+
+    def table(self):
+        """The frame as people read it (the headers of `HEADERS`)."""
+        return self.frame.rename(columns=self.HEADERS)
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return repr(self.table())
