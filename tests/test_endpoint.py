@@ -1,8 +1,8 @@
 """A Redis the student did not start: the lab starts nothing, chapters that need no servers run on it, the
 others are skipped cleanly."""
 
-import os
 import json
+import os
 import re
 
 import pytest
