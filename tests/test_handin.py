@@ -41,7 +41,7 @@ def test_class_view_over_hand_ins(quick_report, tmp_path):
     for n in range(3):
         folder = tmp_path / f"student-{n}"
         folder.mkdir()
-        data = {**summary, "author": f"Student {n}"}
+        data = {**summary, "author": f"Student {n}", "path": "core" if n == 0 else summary["path"]}
         if n == 1:
             data["marks"] = [{**m, "status": "fail"} if m["id"].startswith("04") else m for m in data["marks"]]
         if n == 2:  # a hand-in in another language: other sentences, the same ids — the same columns
@@ -66,10 +66,12 @@ def test_class_view_over_hand_ins(quick_report, tmp_path):
     assert int(rows[1]["failed"]) >= 4 and rows[0]["failed"] == "0" and rows[3]["twice"] == "yes"
     assert "03.lookup" in rows[0] and "04.hit_vs_get" in rows[0]
     ids = {m["id"] for m in summary["marks"]}
-    assert set(rows[0]) - {"author", "mode", "created", "source", "passed", "failed", "to do", "twice"} == ids
+    assert set(rows[0]) - {"author", "path", "mode", "created", "source", "passed", "failed", "to do", "twice"} == ids
+    assert [r["path"] for r in rows] == ["core", "full", "full", "full", "full"]  # which path each hand-in covers
     assert rows[2]["failed"] == "0" and int(rows[2]["passed"]) == len(ids)  # the French hand-in: one table
     page = (tmp_path / "class" / "index.html").read_text()
     assert "Who needs help" in page and "Student 1" in page and "Pass rate" in page
+    assert "<td>Student 0</td><td>core path (3 hours)</td>" in page and "core path (3 hours): 1" in page
 
 
 def test_class_view_with_nothing_readable_is_one_sentence(tmp_path):

@@ -108,7 +108,7 @@ def cmd_report(args) -> int:
     from ..report.run import build
 
     return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter, solutions=args.solutions,
-                 pdf=args.pdf)  # fmt: skip
+                 pdf=args.pdf, core=args.core)  # fmt: skip
 
 
 def cmd_lab(args) -> int:
@@ -288,6 +288,7 @@ def parser() -> argparse.ArgumentParser:
     setup.set_defaults(run=cmd_setup)
     rep = sub.add_parser("report", help="execute every chapter and write the HTML report")
     rep.add_argument("--quick", action="store_true", help="short delays, TTLs and samples (under a minute)")
+    rep.add_argument("--core", action="store_true", help="only the 3-hour core path (00, 01, 03, 04, 05)")
     rep.add_argument("--out", default=None, help="output folder (default: report/)")
     rep.add_argument("--author", default=None, help="the name on the report")
     rep.add_argument("--chapter", action="append", help="only this chapter (repeatable), e.g. 01_master_and_replica")

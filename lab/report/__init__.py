@@ -1,8 +1,9 @@
-"""The report and the class: running and exporting the chapters (`run`), their kernels (`kernels`), what the
+"""The report and the class: the chapters and their paths (`chapters`), running and exporting them (`run`), their kernels (`kernels`), what the
 chapters displayed read back (`bundles`), the index and summary (`report_page`), the hand-in and its PDF
 (`handin`), the class view (`classview`), a student's output made harmless (`sanitize`). Imports
 `lab.grading` and below."""
 
-from .run import build, find_chapters, inject_parameters, parameter_names
+from .chapters import find_chapters
+from .run import build, inject_parameters, parameter_names
 
 __all__ = ["build", "find_chapters", "inject_parameters", "parameter_names"]

@@ -37,7 +37,8 @@ class Unreadable(Exception):
 
 
 WORST = ["pass", "skipped", "todo", "fail"]  # a later one wins when a hand-in holds a row twice
-TEXT_FIELDS = ("author", "mode", "created", "language")  # each a string, if present
+PATHS = {"full": "every chapter", "core": "core path (3 hours)", "some": "some chapters"}
+TEXT_FIELDS = ("author", "mode", "created", "language", "path")  # each a string, if present
 MAX_TEXT = 4_000  # characters of one field of a mark: a real one has a sentence or two
 
 
@@ -142,7 +143,9 @@ def build(paths: list[str], out: str = "class") -> Path:
         for m in s["marks"]:  # a mark given twice counts at its worst (a forged "pass" after a "fail")
             status[m.id] = max(status.get(m.id, m.status), m.status, key=WORST.index)
         counts = Counter(status.values())
-        rows.append({"author": s.get("author", "?"), "mode": s.get("mode", "?"), "created": s.get("created", ""),
+        path = s.get("path", "full") if s.get("path", "full") in PATHS else "?"  # (said by the hand-in: data only)
+        rows.append({"author": s.get("author", "?"), "path": path, "mode": s.get("mode", "?"),
+                     "created": s.get("created", ""),
                      "source": s["source"], **{c: status.get(c, "") for c in columns},
                      "passed": counts["pass"], "failed": counts["fail"], "to do": counts["todo"],
                      "twice": "yes" if s.get("author") in twice else ""})  # fmt: skip
@@ -210,6 +213,9 @@ def _page(rows: list[dict], columns: list[str], titles: dict[str, str], problems
         if r["failed"] or r["to do"]
     )
     modes = Counter(r["mode"] for r in rows)
+    paths = Counter(r["path"] for r in rows)
+    handed = "".join(f"<tr><td>{esc(r['author'])}</td><td>{esc(PATHS.get(r['path'], 'unknown'))}</td><td>{esc(r['mode'])}</td>"
+                     f"<td>{esc(r['created'])}</td></tr>" for r in sorted(rows, key=lambda r: r["author"]))  # fmt: skip
     skipped = "".join(f"<li>{esc(p)}</li>" for p in problems)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">{CSP_META}<title>Redis Cache Workbook — the class ({
@@ -221,13 +227,15 @@ table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #
 .bar {{ background: #f0f0f0; width: 16rem; height: .9rem }} .bar div {{ background: #1a7f37; height: 100% }}
 </style></head><body>
 <h1>Redis Cache Workbook — the class</h1>
-<p>{len(rows)} hand-ins · modes: {
-        esc(", ".join(f"{m}: {n}" for m, n in modes.items()))
-    } · class.csv beside this page</p>
+<p>{len(rows)} hand-ins · paths: {
+        esc(", ".join(f"{PATHS.get(p, 'unknown')}: {n}" for p, n in paths.items()))
+    } · modes: {esc(", ".join(f"{m}: {n}" for m, n in modes.items()))} · class.csv beside this page</p>
 <h2>Who needs help</h2>
 <table><tr><th>student</th><th>failed</th><th>to do</th><th>what failed</th></tr>{
         help_rows or '<tr><td colspan="4">nobody: every checkpoint and exercise passed</td></tr>'
     }</table>
+<h2>Hand-ins</h2>
+<table><tr><th>student</th><th>path</th><th>mode</th><th>created</th></tr>{handed}</table>
 <h2>Pass rate per checkpoint and exercise</h2>
 <table><tr><th>checkpoint / exercise</th><th></th><th>passed</th></tr>{"".join(bars)}</table>
 {f"<h2>Skipped files</h2><ul>{skipped}</ul>" if skipped else ""}

@@ -94,7 +94,9 @@ def detail(m: Mark) -> str:
 SUMMARY_VERSION = 2  # `summary.json`'s shape (v2: one list of marks, keyed by id): the class view refuses another
 
 
-def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str, str], language: str = "en") -> dict:
+def summary(
+    results: list[ChapterResult], author: str, mode: str, env: dict[str, str], language: str = "en", path: str = "full"
+) -> dict:
     """The report as data (`summary.json`): every mark, by id, with what it measured."""
     return {
         "version": SUMMARY_VERSION,
@@ -102,6 +104,7 @@ def summary(results: list[ChapterResult], author: str, mode: str, env: dict[str,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "mode": mode,
         "language": language,
+        "path": path,
         "environment": env,
         "chapters": [{"name": r.name, "seconds": round(r.seconds, 1), "status": r.status} for r in results],
         "marks": [m.as_dict() for r in results for m in _listed(r)],

@@ -27,6 +27,7 @@ from ..state import credentials, settings
 from ..state.private import UMASK
 from . import sanitize
 from .bundles import collected, stopped
+from .chapters import find_chapters, path_of
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
 from .report_page import ChapterResult, index_body, index_page, summary
@@ -37,24 +38,7 @@ CELL_TIMEOUT = 600
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATES = Path(__file__).parent / "templates"
 SOLUTIONS = settings.NOTEBOOKS_DIR / "solutions"
-
-
-def find_chapters(names: list[str] | None = None) -> list[Path]:
-    """The chapters in order, or the ones named (with or without `.ipynb`)."""
-    found = sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-    if not names:
-        return found
-    by_name = {p.stem: p for p in found}
-    chosen = []
-    for name in names:
-        stem = Path(name).stem
-        match = by_name.get(stem) or next(
-            (p for s, p in by_name.items() if s.startswith(stem + "_") or s[:2] == stem), None
-        )
-        if match is None:
-            raise LabError(f"Unknown chapter {name!r}; the chapters are: {', '.join(by_name)}.")
-        chosen.append(match)
-    return chosen
+PATH_WORDS = {"full": "every chapter", "core": "the 3-hour core path only (`--core`)", "some": "chosen chapters"}
 
 
 def parameter_names(source: str) -> list[str]:
@@ -159,6 +143,11 @@ class Run:
     solutions: bool = False
     pdf: bool = False
     language: str = "en"
+
+    @property
+    def path(self) -> str:
+        """ "full", "core" (the 3-hour path) or "some" chapters."""
+        return path_of(list(self.chapters))
 
     @property
     def mode(self) -> str:
@@ -269,9 +258,11 @@ def build(
     solutions: bool = False,
     pdf: bool = False,
     language: str = "en",
+    core: bool = False,
 ) -> int:
-    """Run the chapters, write the report; 0 if every chapter and checkpoint passed, 1 otherwise."""
-    paths = find_chapters(chapters)
+    """Run the chapters (`core`: the core path's), write the report; 0 if every chapter and checkpoint passed,
+    1 otherwise."""
+    paths = find_chapters(chapters, core=core)
     if out is not None and not str(out).strip():
         raise LabError("--out is empty; give the folder to write the report into, e.g. --out report.")
     target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
@@ -350,9 +341,9 @@ def _publish_pages(run: Run, executed: list[tuple[ChapterResult, str]], writer: 
     results = [result for result, _ in executed]
     for result, body in executed:
         writer.write(result.html_file, body)
-    env = _environment()
+    env = {**_environment(), "Path": PATH_WORDS[run.path]}
     writer.write("index.html", index_page(results, run.author, run.mode, env))
-    data = summary(results, run.author, run.mode, env, run.language)
+    data = summary(results, run.author, run.mode, env, run.language, run.path)
     writer.write("summary.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     header = index_body(results, run.author, run.mode, env, link=lambda r: f"#{r.name}")
     pages = [(result.name, body) for result, body in executed]

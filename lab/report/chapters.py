@@ -1,0 +1,74 @@
+"""The chapters as a class meets them: their order, and what each says of itself in its notebook's metadata
+(`"workbook"`: minutes in class, on the 3-hour core path or going further, what it needs) — the card at its top
+is written from it, and `report --core` runs the core path only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import LabError
+from ..state import settings
+
+PATHS = ("core", "further")
+CARD_TAG = "chapter-card"
+
+
+@dataclass(frozen=True)
+class About:
+    """What a chapter says of itself: its goal, minutes in class, its path, what it needs."""
+
+    goal: str
+    minutes: int
+    path: str  # "core" (the 3-hour workshop) or "further"
+    needs: str
+
+    @classmethod
+    def of(cls, path: Path) -> About:
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))["metadata"]["workbook"]
+            about = cls(str(meta["goal"]), int(meta["minutes"]), str(meta["path"]), str(meta["needs"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            raise LabError(f'{path.name} has no readable chapter metadata ("workbook"); restore it with git.') from None
+        if about.path not in PATHS or not 0 < about.minutes <= 120:
+            raise LabError(f"{path.name}'s chapter metadata is out of bounds; restore it with git.")
+        return about
+
+    def card(self) -> str:
+        """The chapter's opening card (Markdown), from its metadata."""
+        path = ("**core path** — part of the 3-hour workshop" if self.path == "core"
+                else "**going further** — after the 3-hour core path")  # fmt: skip
+        return (
+            f"> **Goal:** {self.goal}  \n> **In class:** about {self.minutes} min · {path}  \n> **Needs:** {self.needs}"
+        )
+
+
+def find_chapters(names: list[str] | None = None, core: bool = False) -> list[Path]:
+    """The chapters in order, or the ones named (with or without `.ipynb`); with `core`, the core path's."""
+    found = sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if core:
+        if names:
+            raise LabError("--core runs the core path's chapters: give it without --chapter.")
+        return [p for p in found if About.of(p).path == "core"]
+    if not names:
+        return found
+    by_name = {p.stem: p for p in found}
+    chosen = []
+    for name in names:
+        stem = Path(name).stem
+        match = by_name.get(stem) or next(
+            (p for s, p in by_name.items() if s.startswith(stem + "_") or s[:2] == stem), None
+        )
+        if match is None:
+            raise LabError(f"Unknown chapter {name!r}; the chapters are: {', '.join(by_name)}.")
+        chosen.append(match)
+    return chosen
+
+
+def path_of(chosen: list[Path]) -> str:
+    """Which path a run covers: "full" (every chapter), "core" (exactly the core path), else "some"."""
+    stems = [p.stem for p in chosen]
+    if stems == [p.stem for p in find_chapters()]:
+        return "full"
+    return "core" if stems == [p.stem for p in find_chapters(core=True)] else "some"
