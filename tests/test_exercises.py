@@ -176,6 +176,7 @@ def test_at_least_twelve_exercises_one_in_each_chapter_three_predictions():
     assert len(exercises.EXERCISES) >= 12
     assert {e[:2] for e in exercises.EXERCISES} >= {"01", "02", "03", "04", "05", "06", "07"}
     assert sum("predict" in e for e in exercises.EXERCISES) >= 3
+    assert {e[:2] for e in exercises.EXERCISES if "predict" in e} >= {"02", "03", "04", "05", "06", "07"}
     assert "03.lookup" in exercises.EXERCISES and set(WRONG) == set(FUNCTIONS)
 
 

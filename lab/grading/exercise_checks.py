@@ -247,6 +247,41 @@ def same_slot(c: Checker) -> None:
     c.part(spread >= 10, f"different users land in different slots ({spread} slots for 20 users)")
 
 
+def _explain_resync(measured: float, facts: dict) -> str:
+    return (f"The replica came back with its replication ID and offset (kept by SHUTDOWN SAVE), and what it missed "
+            f"was still in the master's backlog: PSYNC resumed from there (sync_partial_ok +{facts['partial']}), "
+            f"and the master made {plural(int(measured), 'full copy', 'full copies')}. A replica that missed more "
+            "than the backlog holds must copy everything: the next experiment.")  # fmt: skip
+
+
+def predict_resync(c: Checker) -> None:
+    _predicted(c, "02.predict_resync", "difference", _explain_resync)
+
+
+def _explain_stampede(measured: float, facts: dict) -> str:
+    clients, reads = facts["clients"], int(measured)
+    who = (f"Each of the {clients} lookups" if reads == clients
+           else f"{reads} of the {clients} lookups (the others came late enough to find it stored)")  # fmt: skip
+    return (
+        f"{who} found the key missing before any of them had stored it, and read the database; with "
+        f"single-flight {plural(facts['single_flight'], 'read')}, with the lock {plural(facts['lock'], 'read')}."
+    )
+
+
+def predict_stampede(c: Checker) -> None:
+    _predicted(c, "03.predict_stampede", "difference", _explain_stampede)
+
+
+def _explain_slots(measured: float, facts: dict) -> str:
+    return (f"Only the part between braces is hashed: {facts['keys'][0]} and {facts['keys'][1]} hash `user:1` "
+            f"and share slot {facts['slots'][0]}, while {facts['keys'][2]} is hashed whole (slot "
+            f"{facts['slots'][2]}): {plural(int(measured), 'slot')}.")  # fmt: skip
+
+
+def predict_slots(c: Checker) -> None:
+    _predicted(c, "07.predict_slots", "difference", _explain_slots)
+
+
 SPECS: dict[str, Spec] = {
     "01.replicaof": Spec(replicaof, "a replica is told which master to copy, by host and port (redis-py names "
                          "the command after it)"),
@@ -254,6 +289,10 @@ SPECS: dict[str, Spec] = {
                         "sent, the replica what it processed"),
     "02.wait": Spec(wait_for_replica, "a write returns before the replica has it; one command blocks until "
                     "replicas acknowledge, and says how many did"),
+    "02.predict_resync": Spec(predict_resync, "a replica that comes back asks to resume where it stopped; "
+                              "the master answers from its backlog if it still can", prediction=True),
+    "03.predict_stampede": Spec(predict_stampede, "every lookup that finds the key missing reads the "
+                                "database, until one of them has stored it", prediction=True),
     "03.lookup": Spec(lookup, "Redis first; on a miss the database, then store the answer for the TTL in one "
                       "command — and the key is cache:<key>"),
     "03.invalidate": Spec(invalidate, "two places hold the value: after changing one, the other must not keep "
@@ -269,5 +308,7 @@ SPECS: dict[str, Spec] = {
                             "accepts a write (two settings, changed at run time)", limit=20),
     "06.predict_wait_loss": Spec(predict_wait_loss, "what does a write acknowledged by the replica become when "
                                  "that replica is promoted?", prediction=True),
+    "07.predict_slots": Spec(predict_slots, "only the part of a key between {braces} is hashed",
+                             prediction=True),
     "07.same_slot": Spec(same_slot, "only part of a key is hashed when the key holds {braces}"),
 }  # fmt: skip

@@ -1,5 +1,5 @@
-"""A replica that stops and comes back (partial resync from the backlog, or a full one beyond it), and a master
-that dies (chapter 02): the replica serves, is promoted by hand, and `lab.up()` heals the pair with every write.
+"""A replica that stops and comes back (partial resync from the backlog, or a full one beyond it), a master
+killed and restarted from its append-only file, and a master that dies for good (chapter 02): the replica serves, is promoted by hand, and `lab.up()` heals the pair with every write.
 Each measurement returns a result that owns its checks."""
 
 from __future__ import annotations
@@ -81,6 +81,54 @@ def resync_beyond_backlog(lab: Lab, backlog: str = "16kb", payload_bytes: int = 
         master.delete(*fills)
         _replica_dump(lab)
     return Resync("full", before, sync_counters(lab))
+
+
+@dataclass(frozen=True)
+class AofRestart(Measured):
+    """Writes the master acknowledged, how many of them it still held after kill -9 and a restart from its AOF."""
+
+    acknowledged: int
+    survived: int
+    restart_ms: int
+    appendfsync: str
+    chapter = "02"
+    HEADERS = {"acknowledged": "writes acknowledged", "survived": "still there after kill -9 + restart",
+               "restart_ms": "restart ms", "appendfsync": "appendfsync"}  # fmt: skip
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{k: getattr(self, k) for k in self.HEADERS}])
+
+    def checks(self) -> list[Mark]:
+        return [check("02.aof_restart", "Master killed (-9) and restarted: its AOF kept every acknowledged write",
+                      self.acknowledged > 0 and self.survived == self.acknowledged,
+                      f"{self.survived} of {self.acknowledged} writes there after a restart in {self.restart_ms} ms "
+                      f"(appendfsync {self.appendfsync})", "lab.up()")]  # fmt: skip
+
+
+def aof_survives_a_kill(lab: Lab, writes: int = 1000) -> AofRestart:
+    """Write `writes` keys on the master, kill it (-9: no goodbye, no snapshot), start it again: it replays its
+    append-only file. How many acknowledged writes are still there (the replica resyncs from it)."""
+    require_up(lab)
+    master = lab.client("master")
+    keys = [lab.keys.repl_aof(i) for i in range(writes)]
+    pipe = master.pipeline(transaction=False)
+    for key in keys:
+        pipe.set(key, "acknowledged")
+    acknowledged = sum(bool(ok) for ok in pipe.execute())
+    fsync = master.config_get("appendfsync")["appendfsync"]
+    servers.kill("master")
+    start = time.perf_counter()
+    servers.start_node("master")
+    restart_ms = round((time.perf_counter() - start) * 1000)
+    master = lab.client("master")
+    survived = sum(found == "acknowledged" for found in master.mget(keys))
+    master.delete(*keys)
+    servers.up()  # the replica linked again before the next experiment
+    wait_for_offsets(lab)
+    return AofRestart(acknowledged, survived, restart_ms, fsync)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ class KeySchema:
     def repl_fill(self, i: int) -> str:
         return f"repl:{self.prefix}fill:{i}"
 
+    def repl_aof(self, i: int) -> str:
+        return f"repl:{self.prefix}aof:{i}"
+
     def repl_promoted_write(self) -> str:
         return f"repl:{self.prefix}written-while-promoted"
 
