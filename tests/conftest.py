@@ -176,12 +176,13 @@ def run_lab(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_student_lab_touched():
-    """The tests never start anything on the student's 6380/6381 (they use LAB_HOME and free ports)."""
-    import socket
+    """The tests never start anything on the student's 6380/6381 (they use LAB_HOME and free ports). Only this
+    user's listeners count: the hub test's Unix students take the default ports on purpose, on another worker."""
+    from lab.state.listeners import _listening
 
     def listening(port):
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
+        sockets, _ = _listening(port)
+        return any(uid == os.geteuid() for uid, _ in sockets)
 
     before = {p: listening(p) for p in (6380, 6381)}
     yield

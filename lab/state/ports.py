@@ -6,7 +6,6 @@ connection cannot take one between the moment it is chosen and the moment a serv
 
 from __future__ import annotations
 
-import errno
 import json
 import socket
 from collections.abc import Callable
@@ -18,20 +17,26 @@ from .private import write_private
 
 
 def port_taken(port: int) -> bool:
-    """Whether something listens on `port` on loopback — IPv4's, or IPv6's where the machine has it (the lab's
-    servers bind both, so a program on either one is in the way)."""
-    for family, address in ((socket.AF_INET, settings.HOST), (socket.AF_INET6, "::1")):
+    """Whether something listens on `port` on loopback (IPv4's or IPv6's: the lab's servers bind both). Read from
+    the kernel's socket tables, never by binding the port to try it: a test bind holds the port for an instant —
+    long enough, when two students start at once, for the other's server to fail to bind it and move away."""
+    from .listeners import _listening
+
+    try:
+        sockets, anything = _listening(port)
+    except OSError:
+        sockets, anything = [], False
+    if anything:
+        return bool(sockets)
+    for family, address in ((socket.AF_INET, settings.HOST), (socket.AF_INET6, "::1")):  # the tables cannot tell
         try:
             sock = socket.socket(family, socket.SOCK_STREAM)
         except OSError:
             continue  # no IPv6 on this machine
         with sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((address, port))
-            except OSError as exc:
-                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                    return True
+            sock.settimeout(0.5)
+            if sock.connect_ex((address, port)) == 0:
+                return True
     return False
 
 
