@@ -209,13 +209,15 @@ def by_hand(lab) -> ByHand:
                 linked = replica.info("replication").get("master_link_status") == "up"
                 time.sleep(0.05)
     finally:
-        for proc in reversed(procs):
-            if proc is not None:
-                proc.terminate()  # SIGTERM: what Ctrl-C in its terminal does (a clean shutdown, logged)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        started = [proc for proc in procs if proc is not None]
+        for proc in started:
+            proc.terminate()  # SIGTERM: what Ctrl-C in its terminal does (a clean shutdown, logged); both at once
+        for proc in started:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
         logs = {role: _moments(node) for role, node in nodes.items()}
         for node in nodes.values():
             shutil.rmtree(node.data_dir, ignore_errors=True)
