@@ -1,6 +1,7 @@
 """bench, ttl and plots on real servers: shapes, behaviour and bad input (no timing thresholds here)."""
 
 import json
+import os
 
 import matplotlib
 import pandas as pd
@@ -165,3 +166,50 @@ def test_plots_are_figures_with_titles_and_units():
         {"t": [0, 1], "live_keys": [2, 0], "keys_with_ttl": [2, 0], "expired_keys": [0, 2], "ideal_live": [2, 0]}
     )
     assert plots.population_decay(decay).axes[0].get_title()
+
+
+def test_redis_benchmark_beside_redis_py_leaves_nothing_running(pair):
+    """Redis' own benchmark (one client, a unix socket in the private state directory, no password anywhere)
+    beside redis-py on the same throwaway server; under CI the system's redis-benchmark must be there."""
+    import shutil
+
+    from lab.lessons import notebook
+
+    from .conftest import lab_processes, need
+
+    need(shutil.which("redis-benchmark") is not None, "redis-benchmark (redis-tools)")
+    before = (sorted(os.listdir(pair.home)), lab_processes(pair.home))
+    result = notebook.redis_benchmark(context(), requests=2000, samples=200)
+    assert not result.missing and set(result.c_us) >= {"SET", "GET"} and set(result.py_us) == {"SET", "GET"}
+    assert all(v > 0 for v in [*result.c_us.values(), *result.py_us.values()]), result
+    assert "-a" not in result.command.split() and " -s " in result.command
+    assert (sorted(os.listdir(pair.home)), lab_processes(pair.home)) == before, "the throwaway server is gone"
+
+
+def test_by_hand_shows_the_two_terminals_and_stops_them(pair):
+    from lab.lessons import notebook
+
+    from .conftest import lab_processes
+
+    before = (sorted(os.listdir(pair.home)), lab_processes(pair.home))
+    result = notebook.by_hand(context())
+    assert result.linked and [m.status for m in result.checks()] == ["pass"], result
+    assert any("Ready to accept connections" in line for line in result.logs["master"])
+    assert any("Finished with success" in line for line in result.logs["replica"])
+    assert any("ready to exit" in line for line in result.logs["replica"]), "a clean stop, logged"
+    assert "--daemonize no" in str(result) and "runtime.conf" in str(result)
+    assert (sorted(os.listdir(pair.home)), lab_processes(pair.home)) == before, "the throwaway servers are gone"
+
+
+def test_monitor_shows_what_a_lookup_sends(pair, capsys):
+    from lab.cache import CacheAside, SlowDB
+    from lab.lessons import notebook
+
+    ctx = context()
+    cache = CacheAside(SlowDB(delay=0.01), ttl=30, lab=ctx)
+    cache.invalidate("test-key")
+    sources = notebook.monitor(ctx, lambda: [cache.get("test-key").source for _ in range(2)])
+    shown = capsys.readouterr().out
+    assert shown.startswith("$ redis-cli -p ") and shown.splitlines()[0].endswith(" monitor")
+    assert '"GET"' in shown and '"PTTL"' in shown and '"SET"' in shown and sources == ["slow_db", "cache"]
+    assert ctx.credentials.admin not in shown and ctx.credentials.app not in shown

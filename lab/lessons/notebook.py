@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import LabError
 from ..core.marks import Mark, check
 from ..state import settings
 from .results import Measured
@@ -246,3 +247,102 @@ def _moments(node) -> list[str]:
             signal = re.match(r"\d+:signal-handler \(\d+\) (.*)$", line)
             shown.append(logged.group(1) if logged else signal.group(1) if signal else line)
     return shown
+
+
+@dataclass(frozen=True)
+class Benchmark(Measured):
+    """`redis-benchmark` (C, one client) beside redis-py (Python, one client), on one throwaway server: p50 µs."""
+
+    command: str
+    c_us: dict
+    py_us: dict
+    missing: str = ""
+    chapter = "04"
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        rows = [{"command": name, "redis-benchmark p50 µs": self.c_us[name], "redis-py p50 µs": self.py_us[name],
+                 "redis-py ÷ redis-benchmark": self.py_us[name] / self.c_us[name]}
+                for name in self.c_us if name in self.py_us and self.c_us[name] > 0]  # fmt: skip
+        return pd.DataFrame(rows).round(2)
+
+    def __str__(self) -> str:
+        if self.missing:
+            return self.missing
+        said = ", ".join(
+            f"{n} {self.c_us[n]:.0f} µs against {self.py_us[n]:.0f} µs" for n in self.c_us if n in self.py_us
+        )
+        return f"$ {self.command}\nOne client each, on the same server — redis-benchmark against redis-py, p50: {said}."
+
+    def checks(self) -> list[Mark]:
+        return []  # a comparison to read, not a checkpoint: not every machine has redis-benchmark
+
+
+def redis_benchmark(lab, requests: int = 20000, samples: int = 2000) -> Benchmark:
+    """Redis' own benchmark, one client (`-c 1`), on a throwaway server reached by a unix socket in the private
+    state directory — no password needed, none on a command line — and redis-py's SET and GET, one at a time,
+    on the same server: what the Python client adds to a round trip."""
+    import csv
+    import io
+    import statistics
+
+    import redis
+
+    from ..servers.nodes import Node, launch
+    from ..servers.runtime_conf import quote_path
+    from ..state import binaries
+
+    if lab.is_external:
+        return Benchmark("", {}, {}, "redis-benchmark runs on a throwaway server of this machine, next to the lab's "
+                                     "own: with an external Redis it is skipped.")  # fmt: skip
+    try:
+        found = shutil.which("redis-benchmark") or _beside(binaries.cli(lab.settings.redis_cli).path, "redis-benchmark")
+    except LabError:  # no redis-cli either: no Redis tools at all
+        found = None
+    if not found:
+        return Benchmark("", {}, {}, "redis-benchmark is not on this machine (it comes with Redis: `sudo apt install "
+                                     "redis-tools`, `brew install redis`); the comparison is skipped.")  # fmt: skip
+    s = lab.settings
+    node = Node(f"bench-{secrets.token_hex(3)}", 0, s.home)
+    sock = s.home / f"{node.role}.sock"
+    text = "\n".join(["# Written by lab/lessons/notebook.py for redis-benchmark: a unix socket only, in the private "
+                      "state directory", "port 0", f"unixsocket {quote_path(sock)}", "unixsocketperm 700",
+                      f"dir {quote_path(node.data_dir)}", f"logfile {quote_path(node.log_file)}", 'save ""',
+                      "appendonly no", 'proc-title-template "{title} {listen-addr} {server-mode} {config-file}"']) + "\n"  # fmt: skip
+
+    def connect(**options):
+        return redis.Redis(unix_socket_path=str(sock), **options)
+
+    proc = launch(node, text, binaries.server(s.redis_server), connect, owned=True)
+    try:
+        command = ["redis-benchmark", "-s", str(sock), "-c", "1", "-n", str(requests), "-t", "set,get", "--csv"]
+        done = subprocess.run([found, *command[1:]], capture_output=True, text=True, timeout=120)
+        c_us = {}
+        for row in csv.DictReader(io.StringIO(done.stdout)):
+            if row.get("p50_latency_ms"):
+                c_us[row["test"]] = float(row["p50_latency_ms"]) * 1000
+            elif row.get("rps"):
+                c_us[row["test"]] = 1e6 / float(row["rps"])  # (one client: a request every 1/rps s)
+        client, timed = connect(decode_responses=True), {"SET": [], "GET": []}
+        key, value = "key:__rand_int__", "xxx"  # what redis-benchmark writes (3 bytes)
+        for _ in range(samples):
+            for name, call in (("SET", lambda: client.set(key, value)), ("GET", lambda: client.get(key))):
+                start = time.perf_counter()
+                call()
+                timed[name].append((time.perf_counter() - start) * 1e6)
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(node.data_dir, ignore_errors=True)
+        for path in (node.runtime_conf, node.log_file, node.pid_file, sock):
+            path.unlink(missing_ok=True)
+    py_us = {name: statistics.median(values) for name, values in timed.items()}
+    return Benchmark(" ".join(command[:-1]), c_us, py_us)
+
+
+def _beside(path: str, name: str) -> str | None:
+    candidate = Path(path).with_name(name)
+    return str(candidate) if candidate.exists() else None
