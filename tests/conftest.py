@@ -178,15 +178,15 @@ def run_lab(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 def _no_student_lab_touched():
     """The tests never start anything on the student's 6380/6381 (they use LAB_HOME and free ports). Only this
     user's listeners count: the hub test's Unix students take the default ports on purpose, on another worker."""
-    from lab.state.listeners import _listening
+    from lab.state import listeners
 
-    def listening(port):
-        sockets, _ = _listening(port)
+    def mine(port):
+        sockets, _ = listeners.listening(port)
         return any(uid == os.geteuid() for uid, _ in sockets)
 
-    before = {p: listening(p) for p in (6380, 6381)}
+    before = {p: mine(p) for p in (6380, 6381)}
     yield
-    assert {p: listening(p) for p in (6380, 6381)} == before
+    assert {p: mine(p) for p in (6380, 6381)} == before
 
 
 @pytest.fixture(scope="session")  # (session, not module: an xdist worker may run other modules in between)

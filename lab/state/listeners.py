@@ -29,7 +29,7 @@ class StrangerError(LabError):
     """The program listening on one of the lab's ports is not this lab's server."""
 
 
-def _listening(port: int) -> tuple[list[tuple[int, int]], bool]:
+def listening(port: int) -> tuple[list[tuple[int, int]], bool]:
     """([(uid, inode)] of the listening sockets that would accept a loopback connection to `port`, whether any
     listening socket at all was seen — none means this system cannot tell). The kernel's socket diagnostics
     answer in tens of microseconds; reading /proc/net/tcp takes milliseconds (it walks every socket)."""
@@ -129,7 +129,7 @@ def verify(port: int, home: Path) -> None:
 
     if not PROC_NET[0].exists():
         return  # no /proc/net: a platform that cannot tell (macOS); a single-user laptop
-    sockets, anything = _listening(port)
+    sockets, anything = listening(port)
     if not anything:
         return  # the tables list no listening socket at all (WSL 1): they cannot tell
     me = os.geteuid()
@@ -154,7 +154,7 @@ def verify(port: int, home: Path) -> None:
 def holder(port: int) -> str:
     """Who holds `port`, for a sentence: "a program of another user (bob)", or "another program"."""
     try:
-        sockets, _ = _listening(port)
+        sockets, _ = listening(port)
     except OSError:
         sockets = []
     others = sorted({_owner_name(uid) for uid, _ in sockets if uid != os.geteuid()})
@@ -170,7 +170,7 @@ def verify_owner(port: int) -> None:
     StrangerError naming the other user otherwise."""
     if not PROC_NET[0].exists():
         return
-    sockets, anything = _listening(port)
+    sockets, anything = listening(port)
     others = sorted({_owner_name(uid) for uid, _ in sockets if uid != os.geteuid()})
     if anything and others:
         raise StrangerError(f"Port {port} is held by a program of another user ({', '.join(others)}), not by the "

@@ -20,10 +20,10 @@ def port_taken(port: int) -> bool:
     """Whether something listens on `port` on loopback (IPv4's or IPv6's: the lab's servers bind both). Read from
     the kernel's socket tables, never by binding the port to try it: a test bind holds the port for an instant —
     long enough, when two students start at once, for the other's server to fail to bind it and move away."""
-    from .listeners import _listening
+    from .listeners import listening
 
     try:
-        sockets, anything = _listening(port)
+        sockets, anything = listening(port)
     except OSError:
         sockets, anything = [], False
     if anything:
