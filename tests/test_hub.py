@@ -132,14 +132,9 @@ def test_a_class_on_one_host(shared_env, bundle, students):
                 line.split()[2] for line in status.stdout.splitlines() if line.startswith(("master", "replica"))
             ]
         assert len({tuple(p) for p in chosen.values()}) == 2, chosen  # the second lab moved to free ports
-        moved = {name: sorted(page.name for page in (home / "redis-cache-workbook" / "report").glob("0*.html")
-                              if "moved to free ports" in page.read_text(errors="replace"))
-                 for name, home in students.items()}  # fmt: skip
-        assert ["6380", "6381"] in chosen.values(), (
-            chosen,
-            moved,
-            {n: r.stdout[:700] for n, r in results.items()},
-        )  # the first lab kept the defaults
+        if ["6380", "6381"] not in chosen.values():  # the first lab keeps the defaults: say what each lab said
+            said = "\n\n".join(f"{name} on {chosen[name]}:\n{r.stdout[:1500]}" for name, r in results.items())
+            pytest.fail(f"no lab kept 6380/6381:\n{said}")
         first, home = next(iter(students.items()))
         notebooks = home / "redis-cache-workbook" / "notebooks"
         script = home / "hub_kernel.py"
