@@ -5,6 +5,7 @@ kernel started the way a hub starts one — without `./workbook` — that import
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -54,7 +55,15 @@ def bundle(tmp_path_factory):
 
 
 @pytest.fixture
-def students():
+def students(tmp_path_factory):
+    """Two Unix students, one test at a time: the first lab on the host takes 6380/6381, so two tests with students
+    must never overlap (an xdist group alone did not keep them apart: a lock held across workers does)."""
+    with open(tmp_path_factory.getbasetemp().parent / "hub-students.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _students()
+
+
+def _students():
     names = [f"wbstu{secrets.token_hex(4)}{n}" for n in range(2)]
     homes = {}
     for name in names:
