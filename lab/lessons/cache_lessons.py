@@ -20,24 +20,11 @@ from ..core.marks import Mark, check
 from ..servers import pair as servers
 from ..servers.context import Lab
 from .progress import wait
-from .results import Measured
+from .results import Rows
 
 
-@dataclass(frozen=True)
-class Rows(Measured):
-    """A lesson's rows (dicts with code names for keys), shown as a table."""
-
-    rows: tuple[dict, ...]
+class _Rows(Rows):
     chapter = "03"
-
-    @property
-    def frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(list(self.rows))
-
-    def column(self, name: str) -> list:
-        return [r[name] for r in self.rows]
 
 
 def row(step: str, result: LookupResult) -> dict:
@@ -59,7 +46,7 @@ def wait_for_expiry(seconds: float, label: str = "waiting for the TTL") -> None:
 
 
 @dataclass(frozen=True)
-class Replay(Rows):
+class Replay(_Rows):
     """The workshop's visual test, step by step (`row`s): slow, cached, expired, slow again, cached again."""
 
     db_delay: float = 2.0
@@ -81,7 +68,7 @@ class Replay(Rows):
 
 
 @dataclass(frozen=True)
-class Invalidation(Rows):
+class Invalidation(_Rows):
     """Lookups before and after an update, invalidation on then off, beside what the database holds."""
 
     HEADERS = {"database_holds": "database holds", "answered": "lookup answered"}
@@ -124,7 +111,7 @@ def _stale_row(step: str, result: LookupResult, db: SlowDB, key: str) -> dict:
 
 
 @dataclass(frozen=True)
-class NegativeCaching(Rows):
+class NegativeCaching(_Rows):
     """A key the database does not have, looked up again and again, without then with negative caching."""
 
     def checks(self) -> list[Mark]:
@@ -150,7 +137,7 @@ PROTECTIONS = {None: "none", "single-flight": "single-flight (in process)", "loc
 
 
 @dataclass(frozen=True)
-class Stampede(Rows):
+class Stampede(_Rows):
     """Per protection: how many of the concurrent lookups reached the database."""
 
     HEADERS = {"lookups": "concurrent lookups", "database_reads": "database reads",
@@ -188,7 +175,7 @@ def stampede(lab: Lab, db: SlowDB, key: str, clients: int = 50, ttl: float = 60)
 
 
 @dataclass(frozen=True)
-class Jitter(Rows):
+class Jitter(_Rows):
     """Keys cached together, without then with TTL jitter: when the first and the last expire."""
 
     HEADERS = {"jitter": "ttl jitter", "first_s": "first expiry s", "last_s": "last expiry s",
@@ -217,7 +204,7 @@ def jitter(lab: Lab, db: SlowDB, keys: list[str], ttl: float, spread: float = 0.
 
 
 @dataclass(frozen=True)
-class Outage(Rows):
+class Outage(_Rows):
     """Lookups while the master runs, is stopped, and is back (`lab.up()`); or why this lab cannot stop it."""
 
     skipped: str = ""

@@ -15,22 +15,11 @@ from ..servers import cluster
 from ..servers.context import Lab
 from ..servers.nodes import kill_pid, pid_of
 from ..state.settings import conf_value
-from .results import Measured
+from .results import Measured, Rows
 
 
-@dataclass(frozen=True)
-class _Rows(Measured):
-    rows: tuple[dict, ...]
+class _Rows(Rows):
     chapter = "07"
-
-    @property
-    def frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(list(self.rows))
-
-    def column(self, name: str) -> list:
-        return [r[name] for r in self.rows]
 
 
 @dataclass(frozen=True)

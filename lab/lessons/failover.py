@@ -24,19 +24,11 @@ from ..servers.context import Lab
 from ..state.credentials import REPLICATION_USER
 from ..state.settings import conf_value
 from .progress import progress
-from .results import Measured
+from .results import Measured, Rows
 
 
-@dataclass(frozen=True)
-class _Rows(Measured):
-    rows: tuple[dict, ...]
+class _Rows(Rows):
     chapter = "06"
-
-    @property
-    def frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(list(self.rows))
 
 
 def _seconds(directive: str) -> float:

@@ -4,6 +4,8 @@ measured in its fields. A chapter's checkpoint cell is `checkpoints.show(a, b, c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..core.marks import Mark
 
 
@@ -40,3 +42,19 @@ class Measured:
 
     def __repr__(self) -> str:
         return repr(self.table())
+
+
+@dataclass(frozen=True)
+class Rows(Measured):
+    """A result that is a list of rows (dicts with code names for keys): its frame, and one column as a list."""
+
+    rows: tuple[dict, ...]
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    def column(self, name: str) -> list:
+        return [r[name] for r in self.rows]

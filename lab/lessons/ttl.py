@@ -15,7 +15,7 @@ from ..core.marks import Mark, check
 from ..servers import clients
 from ..servers.context import Lab
 from .progress import progress
-from .results import Measured
+from .results import Rows
 
 TTL_DB = 1
 
@@ -26,16 +26,8 @@ def _positive(**values: float) -> None:
             raise LabError(f"{name} must be positive (got {value}); e.g. {name}=5.")
 
 
-@dataclass(frozen=True)
-class _Rows(Measured):
-    rows: tuple[dict, ...]
+class _Rows(Rows):
     chapter = "05"
-
-    @property
-    def frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(list(self.rows))
 
 
 @dataclass(frozen=True)
