@@ -93,7 +93,8 @@ def throwaway_redis(server_path: str, folder, extra: str = "") -> Iterator[tuple
     from lab.servers.nodes import Node, launch
     from lab.servers.runtime_conf import scratch_config
 
-    password, port = secrets.token_urlsafe(24), ports.free_ports(1)[0]
+    bus = 10000 if "cluster-enabled yes" in extra else 0  # a cluster node binds port + 10000 too: free it as well
+    password, port = secrets.token_urlsafe(24), ports.free_ports(1, plus=bus)[0]
     node = Node("external", port, Path(folder))
 
     def connect(**options):
