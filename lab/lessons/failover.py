@@ -58,7 +58,10 @@ class Failovers(_Rows):
 
 @dataclass(frozen=True)
 class Timeline(_Rows):
-    """Lookups through `redis.sentinel` while the master is killed and replaced."""
+    """Lookups through `redis.sentinel` while the master is killed and replaced; `failover`: the writer's row
+    of that same crash (how long, writes refused, acknowledged, lost), which `measure` can count as a run."""
+
+    failover: dict | None = None
 
     def checks(self) -> list[Mark]:
         f = self.frame
@@ -168,9 +171,11 @@ def run_once(
     warm_up_s: float = 0.2,
     interval: float = 0.002,
     timeout: float = 30.0,
+    beside=None,
 ) -> dict | list[dict]:
     """One failover under a steady write load: what happened, a dict (or, given `use_wait=(False, True)`, one per
-    writer: the two write side by side through the same crash, one without WAIT and one with it).
+    writer: the two write side by side through the same crash, one without WAIT and one with it). `beside`, if
+    given, is called right after the kill, while the writers go on (the cache's lookups through the same crash).
 
     `lag_s`: for that long before the crash, the replica's link is cut (as in chapter 02), so that writes
     the master acknowledged have not reached the replica when it dies — the case `WAIT` is for. With
@@ -194,6 +199,8 @@ def run_once(
         killed_at = time.perf_counter()
         for w in writers:
             w.killed_at = killed_at
+        if beside is not None:
+            beside()
         for thread in threads:
             thread.join(timeout + 5)
     finally:
@@ -231,13 +238,18 @@ def rejoin(lab: Lab, role: str, timeout: float = 15.0) -> None:
             time.sleep(0.01)
 
 
-def measure(lab: Lab, runs: int = 5, use_wait: bool = False, lag_s: float = 0.0) -> Failovers:
+def measure(
+    lab: Lab, runs: int = 5, use_wait: bool = False, lag_s: float = 0.0, first: Timeline | None = None
+) -> Failovers:
     """`runs` failovers in a row: after each, the killed server rejoins as a replica of the new master
-    (the sentinels keep their view); `restore()` at the end gives the lab its usual topology back."""
+    (the sentinels keep their view); `restore()` at the end gives the lab its usual topology back. `first`: a
+    `lookups_through_failover` timeline whose crash (a writer wrote through it too) counts as the first run."""
     if runs < 1:
         raise LabError("runs must be at least 1, e.g. runs=5.")
-    rows = []
-    for _ in progress(range(runs), desc=f"failovers ({'with' if use_wait else 'without'} WAIT)", unit="runs"):
+    rows = [first.failover] if first is not None and first.failover is not None and not use_wait and not lag_s else []
+    for _ in progress(
+        range(runs - len(rows)), desc=f"failovers ({'with' if use_wait else 'without'} WAIT)", unit="runs"
+    ):
         row = run_once(lab, use_wait, lag_s)
         rows.append(row)
         rejoin(lab, row["killed_role"])
@@ -259,7 +271,7 @@ def lookups_through_failover(
 ) -> Timeline:
     """The cache-aside lookup over `redis.sentinel`: one lookup every `every` s while the master is killed
     and replaced. Lookups keep answering (from the database while there is no master), then use the cache
-    of the new master."""
+    of the new master. A writer writes beside them (as in `measure`): the timeline's `failover` row."""
     _, app = sentinel.client_factory("app", socket_timeout=0.3, socket_connect_timeout=0.3)
     cache = CacheAside(db, client=app, lab=lab)
     cache.get(key)
@@ -272,14 +284,14 @@ def lookups_through_failover(
                      "ms": round(result.elapsed_ms, 1)})  # fmt: skip
         return result
 
+    def until_the_cache_is_back() -> None:
+        while time.perf_counter() - t0 < timeout:
+            if look(t0, "after the kill").cache_state == "hit":
+                return
+            time.sleep(every)
+
     t0 = time.perf_counter()
     look(t0, "before the kill")
-    killed_role = _role_of_current_master(lab)
-    servers.kill(killed_role)
-    while time.perf_counter() - t0 < timeout:
-        result = look(t0, "after the kill")
-        if result.cache_state == "hit":
-            break
-        time.sleep(every)
-    rejoin(lab, killed_role)
-    return Timeline(tuple(rows))
+    row = run_once(lab, beside=until_the_cache_is_back, timeout=timeout)  # a writer writes through the crash too
+    rejoin(lab, row["killed_role"])
+    return Timeline(tuple(rows), row)
