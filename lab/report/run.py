@@ -11,6 +11,7 @@ folder and moved into place at the end: an interrupted run never leaves a half r
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import html
 import json
 import os
@@ -154,8 +155,9 @@ class Run:
         return ("quick" if self.quick else "class") + (" with the solutions" if self.solutions else "")
 
 
-def _execute(path: Path, km, run: Run, writer: Writer) -> tuple[object, ChapterResult]:
-    """Run one chapter in the kernel `km` (already started); its notebook with outputs, and its result."""
+def _execute(path: Path, km, run: Run, writer: Writer, at_last_cell=None) -> tuple[object, ChapterResult]:
+    """Run one chapter in the kernel `km` (already started); its notebook with outputs, and its result.
+    `at_last_cell` is called as the chapter's last code cell (its checkpoints, which time nothing) starts."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -176,7 +178,14 @@ def _execute(path: Path, km, run: Run, writer: Writer) -> tuple[object, ChapterR
     if run.solutions:
         fill_solutions(nb)
     start = time.monotonic()
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}})
+    last = max((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), default=-1)
+
+    def on_cell_start(cell, cell_index):  # noqa: ARG001 - nbclient's hook signature
+        if cell_index == last and at_last_cell is not None:
+            at_last_cell()
+
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}},
+                            on_cell_start=on_cell_start)  # fmt: skip
     stop = None
     try:
         client.execute()
@@ -305,29 +314,36 @@ def _report(run: Run, tmp: Path, interrupted) -> int:
 
 def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterResult, str]]:
     """Each chapter in its own kernel, exported to HTML as soon as it ends: (result, page) per chapter."""
-    exporter = _exporter()
+    exporter = concurrent.futures.ThreadPoolExecutor(1).submit(_exporter)  # (importing nbconvert takes ~1.5 s)
     kernels = Kernels()
     executed = []
     try:
         following = kernels.start()
         for number, path in enumerate(run.chapters, 1):
             print(f"[{number}/{len(run.chapters)}] {path.stem} ...", end=" ", flush=True)
-            km = following
+            km, ahead = following, []
+            more = number < len(run.chapters)
+
+            def boot_the_next(more=more, ahead=ahead) -> None:
+                # The next chapter's kernel boots (and imports pandas and matplotlib) while this chapter's
+                # last cell shows its checkpoints, then while it is exported: never while a chapter measures,
+                # whose timed loops it would slow down.
+                if more and not ahead:
+                    ahead.append(kernels.start())
+
             try:
-                nb, result = _execute(path, km, run, writer)
+                nb, result = _execute(path, km, run, writer, at_last_cell=boot_the_next)
             except Exception:
                 if interrupted.is_set():  # Ctrl-C while nbclient waits on the kernel: its cleanup raises instead
                     raise KeyboardInterrupt from None
                 raise
             finally:
-                # The next chapter's kernel boots now, while this one is exported and shut down: never
-                # during a chapter, whose timed loops it would slow down. (The finished one has nothing to
-                # save: it is ended at once.)
-                following = kernels.start() if number < len(run.chapters) else None
-                kernels.stop(km, now=True)
+                boot_the_next()  # (a chapter that stopped early never reached its last cell)
+                following = ahead[0] if ahead else None
+                kernels.stop(km, now=True)  # the finished one has nothing to save: it is ended at once
             _static_widgets(nb)
             sanitize.outputs(nb)
-            body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem},
+            body, _ = exporter.result().from_notebook_node(nb, resources={"metadata": {"name": path.stem},
                                                                  "lab_csp": sanitize.CSP})  # fmt: skip
             result.html_file = f"{path.stem}.html"
             executed.append((result, body))
