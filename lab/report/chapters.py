@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import in_language
 from ..state import settings
 
 PATHS = ("core", "further")
@@ -35,12 +36,18 @@ class About:
             raise LabError(f"{path.name}'s chapter metadata is out of bounds; restore it with git.")
         return about
 
-    def card(self) -> str:
-        """The chapter's opening card (Markdown), from its metadata."""
-        path = ("**core path** — part of the 3-hour workshop" if self.path == "core"
-                else "**going further** — after the 3-hour core path")  # fmt: skip
+    def card(self, language: str = "en") -> str:
+        """The chapter's opening card (Markdown), from its metadata, with its labels in `language`."""
+
+        def say(message: str) -> str:
+            return in_language(language, message)
+
+        path = (say("**core path** — part of the 3-hour workshop") if self.path == "core"
+                else say("**going further** — after the 3-hour core path"))  # fmt: skip
         return (
-            f"> **Goal:** {self.goal}  \n> **In class:** about {self.minutes} min · {path}  \n> **Needs:** {self.needs}"
+            f"> **{say('Goal:')}** {self.goal}  \n> **{say('In class:')}** "
+            + say("about {minutes} min").format(minutes=self.minutes)
+            + f" · {path}  \n> **{say('Needs:')}** {self.needs}"
         )
 
 

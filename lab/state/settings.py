@@ -36,6 +36,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "LAB_REDIS_REPLICA_URL": ("`LAB_REDIS_URL`", "an external replica to read from"),
     "LAB_KEY_PREFIX": ("none", "a prefix inside every key the lab writes (tests give each test its own)"),
     "LAB_CHROMIUM": ("`/usr/bin/chromium`", "the browser the app test drives"),
+    "LAB_LANG": ("the locale", "the workbook's language, `en` or `fr` (or `--lang`); `fr_*` locales give French"),
     "LAB_REPORT": ("unset", "set by `./workbook report` for the kernels it runs: progress prints one line"),
 }
 ENDPOINT_FILE = "endpoint.url"
