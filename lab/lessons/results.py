@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.i18n import _
 from ..core.marks import Mark
 
 
@@ -29,13 +30,16 @@ class Measured:
             return list(self.checks())
         except Exception as exc:  # noqa: BLE001 - whatever an incomplete measurement looks like
             name = type(self).__name__.lower()
-            return [Mark(f"{self.chapter}.{name}", "checkpoint", "fail", f"{type(self).__name__} was measured whole",
-                         f"it could not be checked ({type(exc).__name__}: {str(exc)[:120]})",
-                         "lab.up(), then run the chapter again from the top")]  # fmt: skip
+            return [Mark(f"{self.chapter}.{name}", "checkpoint", "fail",
+                         _("{result} was measured whole").format(result=type(self).__name__),
+                         _("it could not be checked ({error})").format(error=f"{type(exc).__name__}: {str(exc)[:120]}"),
+                         _("lab.up(), then run the chapter again from the top"))]  # fmt: skip
 
-    def table(self):
-        """The frame as people read it (the headers of `HEADERS`)."""
-        return self.frame.rename(columns=self.HEADERS)
+    def table(self, *columns: str):
+        """The frame as people read it (the headers of `HEADERS`, marked `N_()` where defined, translated here);
+        `columns`, by their code names, to show only those (`table("wait", "lag_s")`: the same in every language)."""
+        frame = self.frame[list(columns)] if columns else self.frame
+        return frame.rename(columns={name: _(header) for name, header in self.HEADERS.items()})
 
     def _repr_html_(self) -> str:
         return self.table()._repr_html_()
