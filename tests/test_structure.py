@@ -139,7 +139,7 @@ def test_readme_settings_table_matches_settings():
 
 def test_plots_take_frames_and_return_figures_only():
     path = LAB / "lessons" / "plots.py"
-    assert _imports("lessons.plots", path) == set(), "plots imports another lab module"
+    assert _imports("lessons.plots", path) <= {"core.i18n"}, "plots imports another lab module (its words aside)"
     for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
             returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
@@ -150,7 +150,7 @@ def test_no_module_imports_another_modules_private_names():
     for name, path in _modules().items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level:
-                private = [a.name for a in node.names if a.name.startswith("_")]
+                private = [a.name for a in node.names if a.name.startswith("_") and a.name != "_"]  # (gettext's _)
                 assert not private, f"{name} imports {private} from {node.module}"
 
 

@@ -21,14 +21,18 @@ from dataclasses import asdict, dataclass
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _
 from ..servers.context import Lab, context
 from ..state import settings
 from ..state.keys import KeySchema
+from ..state.listeners import is_stranger
 from .slowdb import SlowDB
 
 MAX_KEY_LENGTH = 200  # characters; a cache key is a name, not a document
 NEGATIVE_TTL = 5.0  # seconds a "not found" answer is cached
 NOT_FOUND = "\x00not-found"  # the cached "not found" marker: no database value holds a NUL character
+SLOW_ANSWER = N_("{cause}: this answer came from the database (slow). The cache is used again by itself as soon as "
+                 "Redis answers ({command}).")  # fmt: skip
 
 
 def _why_unavailable(cause: Exception) -> str:
@@ -36,13 +40,13 @@ def _why_unavailable(cause: Exception) -> str:
     import redis
 
     if isinstance(cause, redis.TimeoutError):
-        return "Redis does not answer (hung or busy: stopped, or running a long script)"
+        return _("Redis does not answer (hung or busy: stopped, or running a long script)")
     if isinstance(cause, UnicodeDecodeError):
-        return "the cached value is not UTF-8 text (written by something other than this lookup)"
+        return _("the cached value is not UTF-8 text (written by something other than this lookup)")
     if isinstance(cause, redis.ConnectionError) and not isinstance(cause, redis.BusyLoadingError):
-        return str(cause) if "no password" in str(cause) else "Redis is unreachable (not running?)"
+        return str(cause) if is_stranger(cause) else _("Redis is unreachable (not running?)")
     first = str(cause).split("\n")[0][:120]
-    return f"Redis refused the cache's command ({type(cause).__name__}: {first})"
+    return _("Redis refused the cache's command ({error})").format(error=f"{type(cause).__name__}: {first}")
 
 
 class BadKey(LabError):
@@ -51,15 +55,19 @@ class BadKey(LabError):
     exit_code = 2
 
 
-def validate_key(key: object, action: str = "looked up") -> str:
-    """The key itself, or BadKey with the sentence to show. Any printable Unicode is fine; * ? [ are plain."""
+def validate_key(key: object, action: str = N_("looked up")) -> str:
+    """The key itself, or BadKey with the sentence to show. Any printable Unicode is fine; * ? [ are plain.
+    `action` ("looked up", "updated", "invalidated") is marked `N_()` by the caller, translated here."""
     if not isinstance(key, str) or key.strip() == "":
-        raise BadKey(f"Type a key first: an empty or blank key cannot be {action} (try test-key).")
+        empty = _("Type a key first: an empty or blank key cannot be {action} (try test-key).")
+        raise BadKey(empty.format(action=_(action)))
     if len(key) > MAX_KEY_LENGTH:
-        raise BadKey(f"That key is {len(key)} characters long; keys are limited to {MAX_KEY_LENGTH} characters.")
+        long = _("That key is {length} characters long; keys are limited to {limit} characters.")
+        raise BadKey(long.format(length=len(key), limit=MAX_KEY_LENGTH))
     bad = [ch for ch in key if unicodedata.category(ch) in ("Cc", "Cs")]
     if bad:
-        raise BadKey(f"Keys cannot contain control characters (found {bad[0]!r}); remove it and try again.")
+        control = _("Keys cannot contain control characters (found {character}); remove it and try again.")
+        raise BadKey(control.format(character=repr(bad[0])))
     return key
 
 
@@ -82,6 +90,8 @@ class LookupResult:
 
 READ_PATHS = ("packed", "pipeline")
 STAMPEDE_MODES = ("single-flight", "lock", None)
+READ_CHOICES, STAMPEDE_CHOICES = (", ".join(map(repr, choices)) for choices in (READ_PATHS, STAMPEDE_MODES))
+USE_ONE_OF = N_("{option}={value}: use one of {choices}.")
 
 
 class _Flight:
@@ -159,11 +169,10 @@ class CacheAside:
         `ttl`), the lookup reads no settings at all; else they come from `lab` (a `lab.context()`), made now
         if not given."""
         if read_path not in READ_PATHS:
-            raise LabError(f"read_path={read_path!r}: use one of {', '.join(map(repr, READ_PATHS))}.")
+            raise LabError(_(USE_ONE_OF).format(option="read_path", value=repr(read_path), choices=READ_CHOICES))
         if stampede_protection not in STAMPEDE_MODES:
-            raise LabError(
-                f"stampede_protection={stampede_protection!r}: use one of {', '.join(map(repr, STAMPEDE_MODES))}."
-            )
+            said = repr(stampede_protection)
+            raise LabError(_(USE_ONE_OF).format(option="stampede_protection", value=said, choices=STAMPEDE_CHOICES))
         if ttl is not None:
             ttl = settings.check_seconds("ttl", ttl, *settings.TTL_RANGE)
         self.negative_ttl = settings.check_seconds("negative_ttl", negative_ttl, *settings.TTL_RANGE)
@@ -195,7 +204,7 @@ class CacheAside:
         try:
             value, pttl = self._read(self.keys.value(key))
             if (value is not None and not isinstance(value, str)) or not isinstance(pttl, int):
-                raise redis.ResponseError("it answered something that is not a cached value")
+                raise redis.ResponseError(_("it answered something that is not a cached value"))
         except redis.AuthenticationError:
             raise  # a refused login is the lab's set-up, not a passing fault: the caller explains it
         except (redis.RedisError, UnicodeDecodeError) as exc:  # down, hung, busy, out of memory, not UTF-8...
@@ -333,8 +342,7 @@ class CacheAside:
             (time.perf_counter() - start) * 1000,
             "unavailable",
             found=value is not None,
-            warning=f"{_why_unavailable(cause)}: this answer came from the database (slow). "
-            f"The cache is used again by itself as soon as Redis answers ({fix.command('up')}).",
+            warning=_(SLOW_ANSWER).format(cause=_why_unavailable(cause), command=fix.command("up")),
         )
 
     @staticmethod
@@ -354,7 +362,7 @@ class CacheAside:
 
     def update(self, key: str, value: str) -> None:
         """Change a record in the database; with invalidation on, its cached copy is removed at once."""
-        validate_key(key, "updated")
+        validate_key(key, N_("updated"))
         self.db.update(key, value)
         if self.invalidate_on_write:
             self.invalidate(key)
@@ -363,7 +371,7 @@ class CacheAside:
         """Remove a key's cached copy; True if there was one."""
         import redis
 
-        validate_key(key, "invalidated")
+        validate_key(key, N_("invalidated"))
         try:
             return bool(self.redis.delete(self.keys.value(key)))
         except (redis.ConnectionError, redis.TimeoutError):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import settings
 
 FILE = "slowdb.sqlite3"
@@ -67,10 +68,9 @@ class SlowDB:
         return conn
 
     def _damaged(self, exc: Exception) -> LabError:
-        return LabError(
-            f"The slow database {self.path} cannot be read ({exc}); delete it (`rm -r {self.path}`): the lab "
-            "creates it again, with its seed records, at the next lookup."
-        )
+        damaged = _("The slow database {path} cannot be read ({error}); delete it (`rm -r {path}`): the lab creates "
+                    "it again, with its seed records, at the next lookup.")  # fmt: skip
+        return LabError(damaged.format(path=self.path, error=exc))
 
     def _execute(self, sql: str, args: tuple = (), write: bool = False) -> sqlite3.Cursor:
         """One statement; a damaged or unreadable file is one sentence with the fix, never a traceback."""
@@ -86,8 +86,9 @@ class SlowDB:
     def _failed(self, exc: sqlite3.Error) -> LabError:
         """The sentence for an SQLite error: a full or failing disk, or a damaged file (delete it)."""
         if isinstance(exc, sqlite3.OperationalError) and ("disk" in str(exc) or "full" in str(exc)):
-            return LabError(f"The slow database {self.path} cannot be written ({exc}): the disk is full or "
-                            "failing; free some space, then run the cell (or the command) again.")  # fmt: skip
+            full = _("The slow database {path} cannot be written ({error}): the disk is full or failing; free some "
+                     "space, then run the cell (or the command) again.")  # fmt: skip
+            return LabError(full.format(path=self.path, error=exc))
         return self._damaged(exc)
 
     def _create(self) -> None:
@@ -98,8 +99,9 @@ class SlowDB:
             try:
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             except OSError as exc:
-                raise LabError(f"The slow database {self.path} cannot be created ({exc.strerror}); free some space or "
-                               "set LAB_HOME to a folder you own.") from None  # fmt: skip
+                refused = _("The slow database {path} cannot be created ({error}); free some space or set LAB_HOME "
+                            "to a folder you own.")  # fmt: skip
+                raise LabError(refused.format(path=self.path, error=exc.strerror)) from None
         self._execute("SELECT COUNT(*) FROM sqlite_master")  # reads the file: a damaged one says so here
         conn = self._connection()
         try:

@@ -17,11 +17,13 @@ import weakref
 import ipywidgets as w
 
 from ..core.errors import LabError
-from ..core.text import plural
+from ..core.i18n import N_, _, ngettext, thousands
 from .lookup import CacheAside, LookupResult
 
 BADGE = {"cache": "#1a7f37", "slow_db": "#bc4c00"}
 HISTORY_ROWS = 12
+LOOK_UP, INVALIDATE = N_("Look up"), N_("Invalidate")  # the buttons, named again by an error
+HISTORY_HEADERS = (N_("key"), N_("source"), "ms", N_("TTL s"), N_("cache"))  # the history table's columns
 
 
 def card_html(result: LookupResult | None, error: str | None = None, now: float | None = None, expires_at=None) -> str:
@@ -29,13 +31,14 @@ def card_html(result: LookupResult | None, error: str | None = None, now: float 
     if error:
         return f'<div class="lab-card lab-error" style="color:#cf222e;padding:8px">❌ {html.escape(error)}</div>'
     if result is None:
-        return '<div class="lab-card" style="color:#666;padding:8px">Type a key (try <code>test-key</code>) and press Enter.</div>'
+        prompt = _("Type a key (try {key}) and press Enter.").format(key="<code>test-key</code>")
+        return f'<div class="lab-card" style="color:#666;padding:8px">{prompt}</div>'
     if expires_at is not None:
         left = max(0.0, expires_at - (now or time.monotonic()))
-        ttl = f"{left:.0f} s" if left > 0 else "expired"
+        ttl = f"{left:.0f} s" if left > 0 else _("expired")
     else:
-        ttl = "not cached"
-    value = html.escape(result.value) if result.found else "<i>not found in the database</i>"
+        ttl = _("not cached")
+    value = html.escape(result.value) if result.found else f"<i>{_('not found in the database')}</i>"
     badge = (
         f'<span class="lab-source" style="background:{BADGE[result.source]};color:white;padding:2px 8px;'
         f'border-radius:10px">{result.source}</span>'
@@ -44,28 +47,27 @@ def card_html(result: LookupResult | None, error: str | None = None, now: float 
     return (
         f'<div class="lab-card" style="border:1px solid #ddd;border-radius:6px;padding:8px;line-height:1.6">'
         f"<b>{html.escape(result.key)}</b> {badge}<br>{value}<br>"
-        f'<small>TTL <span class="lab-ttl">{ttl}</span> · {result.elapsed_ms:.1f} ms · cache {html.escape(result.cache_state)}'
-        f"</small>{warning}</div>"
+        f'<small>TTL <span class="lab-ttl">{ttl}</span> · {thousands(f"{result.elapsed_ms:.1f}")} ms · '
+        f"{_('cache {state}').format(state=html.escape(result.cache_state))}</small>{warning}</div>"
     )
 
 
 def history_html(history: list[LookupResult]) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(r.key)}</td><td>{r.source}</td><td>{r.elapsed_ms:.1f}</td>"
+        f"<tr><td>{html.escape(r.key)}</td><td>{r.source}</td><td>{thousands(f'{r.elapsed_ms:.1f}')}</td>"
         f"<td>{'' if r.ttl is None else f'{r.ttl:.0f}'}</td><td>{html.escape(r.cache_state)}</td></tr>"
         for r in reversed(history[-HISTORY_ROWS:])
     )
-    return (
-        '<table class="lab-history" cellpadding="4" style="border-collapse:collapse"><tr><th>key</th><th>source</th>'
-        f"<th>ms</th><th>TTL s</th><th>cache</th></tr>{rows}</table>"
-    )
+    head = "".join(f"<th>{html.escape(_(name))}</th>" for name in HISTORY_HEADERS)
+    return f'<table class="lab-history" cellpadding="4" style="border-collapse:collapse"><tr>{head}</tr>{rows}</table>'
 
 
 def ratio_html(cache: CacheAside) -> str:
-    return (
-        f'<span class="lab-ratio">hit ratio <b>{cache.hit_ratio:.0%}</b> '
-        f"({plural(cache.hits, 'hit')}, {plural(cache.misses, 'miss', 'misses')})</span>"
-    )
+    hits = ngettext("{count} hit", "{count} hits", cache.hits).format(count=cache.hits)
+    misses = ngettext("{count} miss", "{count} misses", cache.misses).format(count=cache.misses)
+    said = _("hit ratio {ratio} ({hits}, {misses})").format(ratio=f"<b>{cache.hit_ratio:.0%}</b>", hits=hits,
+                                                             misses=misses)  # fmt: skip
+    return f'<span class="lab-ratio">{said}</span>'
 
 
 class CacheForm:
@@ -82,17 +84,17 @@ class CacheForm:
         self.error: str | None = None
         self.busy: str | None = None  # the key being looked up right now
         self._expires_at: float | None = None
-        self.key = w.Text(placeholder="a key, e.g. test-key", description="Key", layout=w.Layout(width="22em"))
-        self.lookup_button = w.Button(description="Look up", button_style="primary", icon="search")
-        self.invalidate_button = w.Button(description="Invalidate", icon="trash")
+        self.key = w.Text(placeholder=_("a key, e.g. test-key"), description=_("Key"), layout=w.Layout(width="22em"))
+        self.lookup_button = w.Button(description=_(LOOK_UP), button_style="primary", icon="search")
+        self.invalidate_button = w.Button(description=_(INVALIDATE), icon="trash")
         self.card = w.HTML(card_html(None))
         self.ratio = w.HTML(ratio_html(self.cache))
         self.table = w.HTML(history_html([]))
-        self.lookup_button.on_click(lambda _: self.lookup(self.key.value))
-        self.invalidate_button.on_click(lambda _: self.invalidate(self.key.value))
+        self.lookup_button.on_click(lambda _event: self.lookup(self.key.value))
+        self.invalidate_button.on_click(lambda _event: self.invalidate(self.key.value))
         with warnings.catch_warnings():  # Enter fires even when the key did not change; observe('value') would not
             warnings.simplefilter("ignore")
-            self.key.on_submit(lambda _: self.lookup(self.key.value))
+            self.key.on_submit(lambda _event: self.lookup(self.key.value))
         self.widget = w.VBox(
             [w.HBox([self.key, self.lookup_button, self.invalidate_button]), self.card, self.ratio, self.table]
         )
@@ -111,14 +113,12 @@ class CacheForm:
         """Look a key up through the cache and show the result."""
         with self._guard:
             self.busy, self.error, self._expires_at = key, None, None
-            self.card.value = (
-                f'<div class="lab-card lab-busy" style="color:#666;padding:8px">⏳ looking up '
-                f"<b>{html.escape(str(key))}</b>…</div>"
-            )
+            busy = _("looking up {key}…").format(key=f"<b>{html.escape(str(key))}</b>")
+            self.card.value = f'<div class="lab-card lab-busy" style="color:#666;padding:8px">⏳ {busy}</div>'
         try:
             result = self.cache.get(key)
         except LabError as exc:
-            self._show_error("Look up", exc)
+            self._show_error(_(LOOK_UP), exc)
             return None
         finally:
             self.busy = None
@@ -135,12 +135,13 @@ class CacheForm:
         try:
             removed = self.cache.invalidate(key)
         except LabError as exc:
-            self._show_error("Invalidate", exc)
+            self._show_error(_(INVALIDATE), exc)
             return
-        note = "removed from the cache" if removed else "was not in the cache"
+        note = _("{key} removed from the cache.") if removed else _("{key} was not in the cache.")
         with self._guard:
             self.error, self.last, self._expires_at = None, None, None
-            self.card.value = f'<div class="lab-card" style="padding:8px">🗑️ <b>{html.escape(key)}</b> {note}.</div>'
+            said = note.format(key=f"<b>{html.escape(key)}</b>")
+            self.card.value = f'<div class="lab-card" style="padding:8px">🗑️ {said}</div>'
 
     def _show_error(self, button: str, exc: Exception) -> None:
         with self._guard:
@@ -193,7 +194,7 @@ class CacheForm:
 
         return HTML(
             '<div style="border:1px solid #bbb;padding:8px;border-radius:6px;max-width:40em">'
-            f"<div><b>Cache form</b> — key box: <code>{html.escape(self.key.value)}</code></div>"
+            f"<div><b>{_('Cache form')}</b> — {_('key box:')} <code>{html.escape(self.key.value)}</code></div>"
             f"{card_html(self.last, self.error, expires_at=self._expires_at)}"
             f"<div>{ratio_html(self.cache)}</div>{history_html(self.history)}</div>"
         )

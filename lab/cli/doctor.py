@@ -1,4 +1,5 @@
-"""`./workbook doctor` (`lab.doctor.show()` in a notebook): one ✅/❌ line per thing the lab needs, each ❌ with the command that fixes it."""
+"""`./workbook doctor` (`lab.doctor.show()` in a notebook): one ✅/❌ line per thing the lab needs, each ❌ with the
+command that fixes it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 
 from ..core import fix, marks
 from ..core.errors import LabError
-from ..core.text import plural
+from ..core.i18n import N_, _, ngettext
 from ..servers import drift
 from ..state import binaries, credentials, platform, settings
 from ..state.listeners import holder
 from ..state.private import too_open
+
+SERVERS = {"master": N_("master server"), "replica": N_("replica server")}  # a check's name: _(SERVERS[role])
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Check:
     detail: str = ""
     hint: str = ""
     advice: bool = False  # a warning: said, with its fix, but it fails nothing
+    server: bool = False  # a lab server's own line (the checks that need the servers run when all of these pass)
 
     @property
     def status(self) -> str:
@@ -31,25 +35,27 @@ class Check:
 
     def line(self) -> str:
         text = f"{marks.plain(self.status)} {self.name}" + (f" — {self.detail}" if self.detail else "")
-        return text + (f"\n   fix: {self.hint}" if not self.ok and self.hint else "")
+        return text + ("\n   " + _("fix:") + f" {self.hint}" if not self.ok and self.hint else "")
 
 
 def _python() -> Check:
     in_venv = sys.prefix != sys.base_prefix
     version = ".".join(map(str, sys.version_info[:3]))
     ok = sys.version_info >= (3, 10) and in_venv
-    detail = f"Python {version}" + (f", virtualenv {sys.prefix}" if in_venv else ", not in the workbook's .venv")
+    where = _(", virtualenv {prefix}").format(prefix=sys.prefix) if in_venv else _(", not in the workbook's .venv")
     return Check(
-        "Python and venv",
+        _("Python and venv"),
         ok,
-        detail,
-        "./workbook setup   (in a terminal, from the clone; Python 3.10 or newer is needed)",
+        f"Python {version}{where}",
+        _("{command}   (in a terminal, from the clone; Python 3.10 or newer is needed)").format(
+            command="./workbook setup"
+        ),
     )
 
 
 def _platform() -> Check:
     p = platform.detect()
-    return Check("Platform", p.supported, p.name, p.install_command)
+    return Check(_("Platform"), p.supported, p.name, p.install_command)
 
 
 def _binary(name: str, override: str | None) -> Check:
@@ -64,8 +70,8 @@ def _home(s: settings.Settings) -> Check:
     try:
         s.ensure_home()
     except LabError as exc:
-        return Check("State directory", False, str(exc), "export LAB_HOME=$HOME/.redis-lab")
-    return Check("State directory", True, str(s.home))
+        return Check(_("State directory"), False, str(exc), "export LAB_HOME=$HOME/.redis-lab")
+    return Check(_("State directory"), True, str(s.home))
 
 
 def _servers(s: settings.Settings) -> list[Check]:
@@ -74,33 +80,39 @@ def _servers(s: settings.Settings) -> list[Check]:
     checks = []
     rows = status()
     for row in rows:
+        name = _(SERVERS.get(row.role, row.role))
         if row.state == "up":
-            checks.append(Check(f"{row.role} server", True, f"port {row.port}, pid {row.pid}, Redis {row.version}"))
+            detail = _("port {port}, pid {pid}, Redis {version}").format(
+                port=row.port, pid=row.pid, version=row.version
+            )
+            checks.append(Check(name, True, detail, server=True))
         elif row.state == "hung":
             checks.append(
-                Check(f"{row.role} server", False, f"port {row.port} does not answer (hung or busy)",
-                      f"kill -CONT {row.pid}   (if you stopped it), else: {fix.plain('down && up')}"
-                      if row.pid else fix.plain("down && up"))
+                Check(name, False, _("port {port} does not answer (hung or busy)").format(port=row.port),
+                      _("kill -CONT {pid}   (if you stopped it), else: {command}").format(
+                          pid=row.pid, command=fix.plain("down && up")) if row.pid else fix.plain("down && up"),
+                      server=True)
             )  # fmt: skip
         elif row.state == "foreign":
             checks.append(
                 Check(
-                    f"{row.role} server",
+                    name,
                     False,
-                    f"port {row.port} is held by {holder(row.port)}",
-                    f"{fix.plain('up --ports auto')}   (or stop that program)",
+                    _("port {port} is held by {program}").format(port=row.port, program=holder(row.port)),
+                    _("{command}   (or stop that program)").format(command=fix.plain("up --ports auto")),
+                    server=True,
                 )
             )
         else:
-            checks.append(Check(f"{row.role} server", False, f"port {row.port}: not running", fix.plain("up")))
+            detail = _("port {port}: not running").format(port=row.port)
+            checks.append(Check(name, False, detail, fix.plain("up"), server=True))
     replica = rows[1]
     if replica.state == "up":
-        checks.append(
-            Check("Replication", replica.link_status == "up", f"replica link {replica.link_status}", fix.plain("up"))
-        )
+        link = _("replica link {status}").format(status=replica.link_status)
+        checks.append(Check(_("Replication"), replica.link_status == "up", link, fix.plain("up")))
     if all(r.state == "up" for r in rows):
         problem = topology_problem(rows)
-        checks.append(Check("One master, one replica", problem is None, problem or "master → replica",
+        checks.append(Check(_("One master, one replica"), problem is None, problem or _("master → replica"),
                             fix.plain("up")))  # fmt: skip
     return checks
 
@@ -111,15 +123,15 @@ def _groups(s: settings.Settings) -> list[Check]:
     from ..state.ports import held_by_stranger
 
     checks = []
-    for what, given, remembered, verb in (
-        ("the sentinels'", s.sentinel_ports, sentinel.PORTS_FILE, "up --sentinel"),
-        ("the cluster nodes'", s.cluster_ports, cluster.PORTS_FILE, "cluster up"),
+    for name, what, given, remembered, verb in (
+        (N_("Ports of sentinels"), "the sentinels'", s.sentinel_ports, sentinel.PORTS_FILE, "up --sentinel"),
+        (N_("Ports of cluster nodes"), "the cluster nodes'", s.cluster_ports, cluster.PORTS_FILE, "cluster up"),
     ):
         if given or not s.path(remembered).exists():
             continue
-        held = held_by_stranger(given, remembered, what)
-        checks.append(Check(f"Ports of {what.removeprefix('the ').removesuffix(chr(39))}", held is None,
-                            held or "free, or held by this lab", f"{fix.plain(verb)}   (chooses free ones)"))  # fmt: skip
+        held = held_by_stranger(given, remembered, what)  # (`what` is a piece of that function's sentence)
+        checks.append(Check(_(name), held is None, held or _("free, or held by this lab"),
+                            _("{command}   (chooses free ones)").format(command=fix.plain(verb))))  # fmt: skip
     return checks
 
 
@@ -131,19 +143,27 @@ def _clone() -> list[Check]:
     if not people:
         return []
     open_to_others = readable_by_others(settings.REPO_ROOT)
-    detail = (f"{settings.REPO_ROOT} can be read by other users here (e.g. {people[0]}): your notebooks hold your "
-              "answers" if open_to_others else f"{settings.REPO_ROOT} is yours alone")  # fmt: skip
-    return [Check("Your answers private", not open_to_others, detail, f"chmod 700 {settings.REPO_ROOT}", advice=True)]
+    detail = (
+        _("{clone} can be read by other users here (e.g. {user}): your notebooks hold your answers")
+        if open_to_others
+        else _("{clone} is yours alone")
+    )
+    detail = detail.format(clone=settings.REPO_ROOT, user=people[0])
+    return [Check(_("Your answers private"), not open_to_others, detail, f"chmod 700 {settings.REPO_ROOT}",
+                  advice=True)]  # fmt: skip
 
 
 def _privacy(s: settings.Settings) -> Check:
     exposed = too_open(s.home)
     detail = (
-        f"{plural(len(exposed), 'path')} readable by other users, e.g. {exposed[0]}"
+        ngettext("{count} path readable by other users, e.g. {example}",
+                 "{count} paths readable by other users, e.g. {example}", len(exposed)).format(
+            count=len(exposed), example=exposed[0])
         if exposed
-        else "0700 folder, 0600 files"
-    )
-    return Check("State directory private", not exposed, detail, f"{fix.plain('up')}   (repairs the modes)")
+        else _("0700 folder, 0600 files")
+    )  # fmt: skip
+    return Check(_("State directory private"), not exposed, detail,
+                 _("{command}   (repairs the modes)").format(command=fix.plain("up")))  # fmt: skip
 
 
 def _auth(s: settings.Settings) -> list[Check]:
@@ -161,9 +181,9 @@ def _auth(s: settings.Settings) -> list[Check]:
         return []
     checks = [
         Check(
-            "Password required",
+            _("Password required"),
             required,
-            "a client without the password is refused" if required else "the master answers without a password",
+            _("a client without the password is refused") if required else _("the master answers without a password"),
             fix.plain("down && up"),
         )
     ]
@@ -175,9 +195,9 @@ def _auth(s: settings.Settings) -> list[Check]:
         refused = True
     checks.append(
         Check(
-            "App user restricted",
+            _("App user restricted"),
             refused,
-            "`app` may not run CONFIG" if refused else "`app` may run CONFIG",
+            _("`app` may not run CONFIG") if refused else _("`app` may run CONFIG"),
             fix.plain("down && up"),
         )
     )
@@ -192,10 +212,10 @@ def _runtime(s: settings.Settings) -> list[Check]:
 
     checks = []
     free = drift.disk_free(s.home)
-    checks.append(Check("Disk space for the servers' files", free >= drift.LOW_DISK,
-                        f"{free // 2**20} MB free under {s.home}",
-                        f"free some space on that disk (Redis refuses writes when it cannot write its AOF), then "
-                        f"{fix.plain('up')}"))  # fmt: skip
+    checks.append(Check(_("Disk space for the servers' files"), free >= drift.LOW_DISK,
+                        _("{megabytes} MB free under {home}").format(megabytes=free // 2**20, home=s.home),
+                        _("free some space on that disk (Redis refuses writes when it cannot write its AOF), then "
+                          "{command}").format(command=fix.plain("up"))))  # fmt: skip
     try:
         with client("master", s=s) as c:
             with client("replica", s=s) as r:
@@ -204,20 +224,21 @@ def _runtime(s: settings.Settings) -> list[Check]:
             probe = f"lab-doctor-{os.getpid()}"
             c.set(probe, "written", px=1000)
             c.delete(probe)
-        wrote, why = True, "SET and DEL on the master"
+        wrote, why = True, _("SET and DEL on the master")
     except redis.ResponseError as exc:  # MISCONF (no disk), OOM (maxmemory with noeviction), READONLY...
         wrote, why = False, str(exc).splitlines()[0][:160]
         changed, users = {}, []
     differences = [f"{name} {have} (conf/{role}.conf: {want})" for role, found in changed.items()
                    for name, (have, want) in found.items()]  # fmt: skip
-    checks.append(Check("Settings as conf/ gives them", not differences,
-                        "; ".join(differences) or "maxmemory, eviction policy, persistence, replication timeouts",
-                        f"{fix.plain('up')}   (puts them back)"))  # fmt: skip
-    checks.append(Check("ACL users as the lab made them", not users,
-                        f"changed by hand: {', '.join(users)}" if users else "default, app, replication, sentinel",
-                        f"{fix.plain('up')}   (puts them back)"))  # fmt: skip
-    checks.append(Check("A write succeeds", wrote, why, f"{fix.plain('doctor')} names the cause above; then "
-                        f"{fix.plain('up')}"))  # fmt: skip
+    back = _("{command}   (puts them back)").format(command=fix.plain("up"))
+    checks.append(Check(_("Settings as conf/ gives them"), not differences,
+                        "; ".join(differences) or _("maxmemory, eviction policy, persistence, replication timeouts"),
+                        back))  # fmt: skip
+    checks.append(Check(_("ACL users as the lab made them"), not users,
+                        _("changed by hand: {users}").format(users=", ".join(users)) if users
+                        else "default, app, replication, sentinel", back))  # fmt: skip
+    checks.append(Check(_("A write succeeds"), wrote, why, _("{doctor} names the cause above; then {up}").format(
+                        doctor=fix.plain("doctor"), up=fix.plain("up"))))  # fmt: skip
     return checks
 
 
@@ -238,7 +259,7 @@ def run() -> list[Check]:
         checks += _groups(s)
         server_checks = _servers(s)
         checks += server_checks
-        rows_up = all(c.ok for c in server_checks if c.name.endswith(" server"))
+        rows_up = all(c.ok for c in server_checks if c.server)
     if rows_up and (s.home / credentials.FILE).exists():
         checks += _auth(s)
         checks += _runtime(s)

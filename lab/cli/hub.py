@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 
 LOCATOR = "redis_workbook_locator"
 CLONE_NAME = "redis-cache-workbook"  # where the README tells students to clone
@@ -86,7 +87,7 @@ def server_proxy_config(python: str) -> dict:
                     "command": [python, "-m", "lab", "app", "--port", "{port}", "--base-url", "{base_url}cache-form/"],
                     "absolute_url": False,  # the proxy strips /user/<name>/cache-form: Voilà serves at /
                     "timeout": 120,
-                    "launcher_entry": {"enabled": True, "title": "Cache form (Voilà)"},
+                    "launcher_entry": {"enabled": True, "title": _("Cache form (Voilà)")},
                 }
             }
         }
@@ -96,8 +97,8 @@ def server_proxy_config(python: str) -> dict:
 def install() -> list[Path]:
     """Write the locator and the server-proxy entries into this environment (sys.prefix); the files written."""
     if sys.prefix == sys.base_prefix:
-        raise LabError("`setup --hub` installs into a shared environment: run it as "
-                       "`WORKBOOK_VENV=/opt/redis-workbook ./workbook setup --hub`.")  # fmt: skip
+        raise LabError(_("{setup} installs into a shared environment: run it as {command}.").format(
+            setup="`setup --hub`", command="`WORKBOOK_VENV=/opt/redis-workbook ./workbook setup --hub`"))  # fmt: skip
     packages = Path(next(p for p in site.getsitepackages() if p.startswith(sys.prefix)))
     config = Path(sys.prefix, "etc", "jupyter")  # (a `.d` folder only enables extensions: settings go here)
     written = []
@@ -115,8 +116,9 @@ def install() -> list[Path]:
         starter = Path(sys.prefix, "bin", "redis-workbook-singleuser")
         starter.write_text(SINGLEUSER.format(clone=CLONE_NAME, source=SOURCE, prefix=sys.prefix))
     except OSError as exc:
-        raise LabError(f"Cannot write into the environment {sys.prefix} ({exc.strerror}); run `setup --hub` as the "
-                       "user who owns it (the hub's admin).") from None  # fmt: skip
+        raise LabError(_("Cannot write into the environment {prefix} ({cause}); run {setup} as the user who owns it "
+                         "(the hub's admin).").format(prefix=sys.prefix, cause=exc.strerror, setup="`setup --hub`")
+                       ) from None  # fmt: skip
     written += [packages / f"{LOCATOR}.py", packages / f"{LOCATOR}.pth", proxy]
     for path in written:
         path.chmod(0o644)  # readable by every student; writable by the admin only

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _, current
 from ..servers import pair as servers
 from ..state import settings
 from ..state.ports import port_taken
@@ -69,13 +70,15 @@ def free_from(port: int, what: str, chosen: bool) -> int:
     if not port_taken(port):
         return port
     if chosen:
-        raise LabError(f"Port {port} for {what} is taken (another program?); choose another with --port, e.g. "
-                       f"--port {port + 1}.")  # fmt: skip
+        raise LabError(_("Port {port} for {what} is taken (another program?); choose another with --port, e.g. "
+                         "--port {next}.").format(port=port, what=what, next=port + 1))  # fmt: skip
     for candidate in range(port + 1, port + 100):
         if not port_taken(candidate):
-            print(f"Port {port} is taken (another user's {what}?): {what} uses port {candidate} instead.", flush=True)
+            print(_("Port {port} is taken (another user's {what}?): {what} uses port {candidate} instead.").format(
+                port=port, what=what, candidate=candidate), flush=True)  # fmt: skip
             return candidate
-    raise LabError(f"Ports {port} to {port + 99} are all taken; choose a free one with --port.")
+    raise LabError(_("Ports {first} to {last} are all taken; choose a free one with --port.").format(
+        first=port, last=port + 99))  # fmt: skip
 
 
 def lab(port_text: str | None = None, no_browser: bool = False) -> int:
@@ -100,9 +103,11 @@ def lab(port_text: str | None = None, no_browser: bool = False) -> int:
         cmd.append("--allow-root")  # containers and WSL often run as root; Jupyter refuses it unless told
     if no_browser:
         cmd.append("--no-browser")
+    if current() != "en":  # the chapters of the language asked for (notebooks/fr/), the whole tree beside them
+        cmd.append(f"--ServerApp.default_url=/lab/tree/{current()}")
     print(
-        "JupyterLab: open the link it prints (on WSL, paste it into your Windows browser). Ctrl+C stops it;"
-        " the Redis servers keep running until `./workbook down`.", flush=True,
+        _("JupyterLab: open the link it prints (on WSL, paste it into your Windows browser). Ctrl+C stops it;"
+          " the Redis servers keep running until {down}.").format(down="`./workbook down`"), flush=True,
     )  # fmt: skip
     # ...and no "get notified about Jupyter news?" popup: the announcements plugin is off in the lab's own
     # Jupyter config folder (an extra config path: the student's own settings are untouched)
@@ -112,22 +117,28 @@ def lab(port_text: str | None = None, no_browser: bool = False) -> int:
     except KeyboardInterrupt:
         return 0
     if code not in (0, 130, -2):
-        print(f"❌ JupyterLab stopped with status {code} (its message is above); the Redis servers still run: "
-              "`./workbook down` stops them.", file=sys.stderr)  # fmt: skip
+        print(_("❌ JupyterLab stopped with status {code} (its message is above); the Redis servers still run: "
+                "{down} stops them.").format(code=code, down="`./workbook down`"), file=sys.stderr)  # fmt: skip
     return code
+
+
+def _app_notebook() -> Path:
+    """The form app's notebook in the current language (`notebooks/fr/app/` in French)."""
+    french = settings.NOTEBOOKS_DIR / current() / settings.APP_NOTEBOOK.relative_to(settings.NOTEBOOKS_DIR)
+    return french if current() != "en" and french.exists() else settings.APP_NOTEBOOK
 
 
 def app(port_text: str | None = None, base_url: str = "/") -> int:
     """`./workbook app`: the cache form as a standalone Voilà app on 127.0.0.1."""
     s = settings.load()
     given = bool(port_text) or s.app_port_from_environment
-    port = free_from(settings.parse_port(port_text, "--port") if port_text else s.app_port, "the app", given)
+    port = free_from(settings.parse_port(port_text, "--port") if port_text else s.app_port, _("the app"), given)
     servers.up()
     cmd = [
         sys.executable,
         "-m",
         "voila",
-        str(settings.APP_NOTEBOOK),
+        str(_app_notebook()),
         f"--port={port}",
         "--no-browser",
         "--Voila.ip=127.0.0.1",
@@ -136,8 +147,10 @@ def app(port_text: str | None = None, base_url: str = "/") -> int:
         f"--Voila.base_url={base_url if base_url.endswith('/') else base_url + '/'}",
         "--Voila.server_url=/",
     ]
-    print(f"The cache form app: http://127.0.0.1:{port}{base_url}   (Ctrl+C stops it)", flush=True)
+    print(
+        _("The cache form app: {url}   (Ctrl+C stops it)").format(url=f"http://127.0.0.1:{port}{base_url}"), flush=True
+    )
     try:
-        return subprocess.call(cmd, cwd=settings.APP_NOTEBOOK.parent, env=_with_this_clone())
+        return subprocess.call(cmd, cwd=_app_notebook().parent, env=_with_this_clone())
     except KeyboardInterrupt:
         return 0

@@ -12,20 +12,23 @@ import sys
 
 from ..core import fix
 from ..core.errors import LabError, UsageError, redis_sentence
-from ..core.text import plural
+from ..core.i18n import LANGUAGES, N_, NAMES, _, current, ngettext, thousands, where_from
+
+ROLES = {"master": N_("master"), "replica": N_("replica")}  # the lab's names of its servers, as shown: _(ROLES[…])
 
 
 def _print_status(rows) -> None:
     for r in rows:
+        role, port = f"{_(ROLES.get(r.role, r.role)):8}", f"{r.port:<5}"
         if r.state != "up":
-            print(f"{r.role:8} port {r.port:<5}  {r.state}")
+            print(_("{role} port {port}  {state}").format(role=role, port=port, state=r.state))
             continue
-        link = f"link {r.link_status}" if r.actual_role == "slave" else f"replicas {r.connected_replicas}"
-        offset = r.slave_repl_offset if r.actual_role == "slave" else r.master_repl_offset
-        print(
-            f"{r.role:8} port {r.port:<5}  up  pid {r.pid}  Redis {r.version} ({r.binary})  "
-            f"role {r.actual_role}  {link}  offset {offset}"
-        )
+        slave = r.actual_role == "slave"
+        link = (_("link {status}").format(status=r.link_status) if slave
+                else _("replicas {count}").format(count=r.connected_replicas))  # fmt: skip
+        print(_("{role} port {port}  up  pid {pid}  Redis {version} ({binary})  role {actual_role}  {link}  offset "
+                "{offset}").format(role=role, port=port, pid=r.pid, version=r.version, binary=r.binary, link=link,
+              actual_role=r.actual_role, offset=r.slave_repl_offset if slave else r.master_repl_offset))  # fmt: skip
 
 
 def _print_notes(rows) -> None:
@@ -48,20 +51,22 @@ def cmd_up(args) -> int:
 
 def _print_sentinels(rows) -> None:
     for r in rows:
+        name, port = f"{r['sentinel']:10}", f"{r['port']:<5}"
         if r["state"] != "up":
-            print(f"{r['sentinel']:10} port {r['port']:<5}  down")
+            print(_("{sentinel} port {port}  down").format(sentinel=name, port=port))
             continue
-        print(
-            f"{r['sentinel']:10} port {r['port']:<5}  up  watching {r['master']}  "
-            f"knows {plural(r['replicas'], 'replica')}, {plural(r['sentinels'], 'other sentinel')}"
-        )
+        replicas = ngettext("{count} replica", "{count} replicas", r["replicas"]).format(count=r["replicas"])
+        others = ngettext("{count} other sentinel", "{count} other sentinels", r["sentinels"])
+        print(_("{sentinel} port {port}  up  watching {master}  knows {replicas}, {sentinels}").format(sentinel=name,
+              port=port, master=r["master"], replicas=replicas,
+              sentinels=others.format(count=r["sentinels"])))  # fmt: skip
 
 
 def cmd_down(args) -> int:
     from ..servers import pair as servers
 
     stopped = servers.down()
-    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    print(_("stopped: {servers}").format(servers=", ".join(stopped)) if stopped else _("nothing was running"))
     for problem in stopped.problems:
         print(f"⚠️ {problem}", file=sys.stderr)
     return 0
@@ -77,10 +82,13 @@ def cmd_status(args) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in rows] + sentinels, indent=2))
         return 0
+    print(_("language {name} ({code}, from {source}; --lang or LAB_LANG changes it)").format(
+        name=NAMES[current()], code=current(), source=_(where_from())))  # fmt: skip
+    binary = _("binary")
     try:
-        print(f"binary   {binaries.server(settings.load().redis_server).describe()}")
+        print(f"{binary:8} {binaries.server(settings.load().redis_server).describe()}")
     except LabError as exc:
-        print(f"binary   ❌ {exc}")
+        print(f"{binary:8} ❌ {exc}")
     _print_status(rows)
     _print_notes(rows)
     if sentinels:
@@ -108,7 +116,7 @@ def cmd_report(args) -> int:
     from ..report.run import build
 
     return build(quick=args.quick, out=args.out, author=args.author, chapters=args.chapter, solutions=args.solutions,
-                 pdf=args.pdf, core=args.core)  # fmt: skip
+                 pdf=args.pdf, core=args.core, language=current())  # fmt: skip
 
 
 def cmd_lab(args) -> int:
@@ -139,11 +147,12 @@ def cmd_fetch(args) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        value = _printable(result.value) if result.found else "(not found in the database)"
-        ttl = f"TTL {result.ttl:.0f} s" if result.ttl else "not cached"
-        print(
-            f"{result.key} = {value}\n  source {result.source} · {result.elapsed_ms:.1f} ms · {ttl} · cache {result.cache_state}"
-        )
+        value = _printable(result.value) if result.found else _("(not found in the database)")
+        ttl = _("TTL {seconds} s").format(seconds=thousands(f"{result.ttl:.0f}")) if result.ttl else _("not cached")
+        ms = thousands(f"{result.elapsed_ms:.1f}")
+        line = _("source {source} · {ms} ms · {ttl} · cache {state}").format(
+            source=result.source, ms=ms, ttl=ttl, state=result.cache_state)  # fmt: skip
+        print(f"{result.key} = {value}\n  {line}")
     return 0
 
 
@@ -165,25 +174,23 @@ def cmd_bench(args) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    print(f"Redis {summary['redis_version']} ({summary['redis_binary']}), {summary['wall_s']} s")
-    print(
-        f"cache hit p50 {summary['hit_p50_us']} µs (p99 {summary['hit_p99_us']})  raw GET p50 {summary['raw_get_p50_us']} µs"
-        f"  → ratio {summary['hit_over_raw_get']}"
-    )
-    print(
-        f"miss p50 {summary['miss_p50_ms']} ms with a {summary['miss_db_delay_ms']:.0f} ms database;"
-        f" with no database delay {summary['miss_without_db_delay_p50_us']} µs = {summary['miss_without_db_delay_over_hit']}× a hit"
-    )
-    print(f"hit on master {summary['hit_on_master_p50_us']} µs, on replica {summary['hit_on_replica_p50_us']} µs")
-    print(
-        f"reused client {summary['reused_client_p50_us']} µs, new client per request {summary['new_client_p50_us']} µs"
-        f" ({summary['new_over_reused']}×)"
-    )
-    print(f"pipelined GET+PTTL {summary['pipelined_p50_us']} µs, sequential {summary['sequential_p50_us']} µs")
-    print(
-        f"stampede: {summary['stampede_db_reads_unprotected']} database reads unprotected, "
-        f"{summary['stampede_db_reads_single_flight']} with single-flight, {summary['stampede_db_reads_lock']} with the lock"
-    )
+    n = {k: thousands(str(v)) for k, v in summary.items() if k not in ("redis_version", "redis_binary", "samples")}
+    n["miss_db_delay_ms"] = thousands(f"{summary['miss_db_delay_ms']:.0f}")
+    print(_("Redis {version} ({binary}), {wall_s} s").format(
+        version=summary["redis_version"], binary=summary["redis_binary"], **n))  # fmt: skip
+    for line in (
+        _("cache hit p50 {hit_p50_us} µs (p99 {hit_p99_us})  raw GET p50 {raw_get_p50_us} µs  → ratio "
+          "{hit_over_raw_get}"),
+        _("miss p50 {miss_p50_ms} ms with a {miss_db_delay_ms} ms database; with no database delay "
+          "{miss_without_db_delay_p50_us} µs = {miss_without_db_delay_over_hit}× a hit"),
+        _("hit on master {hit_on_master_p50_us} µs, on replica {hit_on_replica_p50_us} µs"),
+        _("reused client {reused_client_p50_us} µs, new client per request {new_client_p50_us} µs "
+          "({new_over_reused}×)"),
+        _("pipelined GET+PTTL {pipelined_p50_us} µs, sequential {sequential_p50_us} µs"),
+        _("stampede: {stampede_db_reads_unprotected} database reads unprotected, {stampede_db_reads_single_flight} "
+          "with single-flight, {stampede_db_reads_lock} with the lock"),
+    ):  # fmt: skip
+        print(line.format(**n))
     return 0
 
 
@@ -192,25 +199,26 @@ def cmd_cluster(args) -> int:
 
     if args.action == "down":
         stopped = cluster.down()
-        print(
-            f"stopped: {plural(len(stopped), 'cluster node')}; the cluster is forgotten"
-            if stopped
-            else "no cluster node was running"
-        )
+        print(ngettext("stopped: {count} cluster node; the cluster is forgotten", "stopped: {count} cluster nodes; "
+                       "the cluster is forgotten", len(stopped)).format(count=len(stopped)) if stopped
+              else _("no cluster node was running"))  # fmt: skip
         return 0
     rows = cluster.up() if args.action == "up" else cluster.status()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print(f"no cluster yet: {fix.command('cluster up')} starts one")
+        print(_("no cluster yet: {command} starts one").format(command=fix.command("cluster up")))
     for r in rows:
-        follows = f"replica of {r['master_port']}" if r["role"] == "replica" else f"slots {r['slots']}"
-        print(f"node {r['port']:<5}  {r['state']:4}  {r['role'] or '':8} {follows if r['role'] else ''}")
+        follows = (_("replica of {port}").format(port=r["master_port"]) if r["role"] == "replica"
+                   else _("slots {slots}").format(slots=r["slots"]))  # fmt: skip
+        print(_("node {port}  {state}  {role} {follows}").format(port=f"{r['port']:<5}", state=f"{r['state']:4}",
+              role=f"{_(ROLES.get(r['role'], r['role'] or '')):8}", follows=follows if r["role"] else ""))  # fmt: skip
     strangers = [str(r["port"]) for r in rows if r["state"] == "stranger"]
     if strangers:
-        print(f"❌ node(s) {', '.join(strangers)} joined this cluster but are not this lab's (a classmate's, over "
-              f"the cluster bus): {fix.command('cluster down && cluster up')} makes it anew.")  # fmt: skip
+        print(_("❌ node(s) {ports} joined this cluster but are not this lab's (a classmate's, over the cluster bus): "
+                "{command} makes it anew.").format(ports=", ".join(strangers),
+                                                   command=fix.command("cluster down && cluster up")))  # fmt: skip
     return 0
 
 
@@ -219,13 +227,15 @@ def cmd_endpoint(args) -> int:
 
     if args.action == "set":
         if not args.url:
-            raise UsageError("endpoint set needs a URL, e.g. rediss://user:password@host:6380/0")
-        print(f"saved in {endpoint.save(args.url)}: the lab now uses {endpoint.redact(args.url)}")
+            raise UsageError(_("endpoint set needs a URL, e.g. {example}").format(
+                example="rediss://user:password@host:6380/0"))  # fmt: skip
+        print(_("saved in {path}: the lab now uses {url}").format(path=endpoint.save(args.url),
+                                                                   url=endpoint.redact(args.url)))  # fmt: skip
     elif args.action == "clear":
-        print("the lab uses its own servers again" if endpoint.clear() else "no endpoint was set")
+        print(_("the lab uses its own servers again") if endpoint.clear() else _("no endpoint was set"))
     else:
         address = endpoint.url()
-        print(endpoint.redact(address) if address else "none: the lab runs its own servers")
+        print(endpoint.redact(address) if address else _("none: the lab runs its own servers"))
     return 0
 
 
@@ -233,7 +243,7 @@ def cmd_class(args) -> int:
     from ..report.classview import build
 
     folder = build(args.paths, args.out)
-    print(f"class view: {folder / 'index.html'} and {folder / 'class.csv'}")
+    print(_("class view: {page} and {table}").format(page=folder / "index.html", table=folder / "class.csv"))
     return 0
 
 
@@ -256,77 +266,82 @@ def cmd_setup(args) -> int:
         from .hub import install
 
         for path in install():
-            print(f"wrote {path}")
-        print(f"✅ the shared environment {sys.prefix} is ready for a hub: kernels find each student's clone, the "
-              "cache form is served at /user/<name>/cache-form/ (see the README's JupyterHub section)")  # fmt: skip
+            print(_("wrote {path}").format(path=path))
+        print(_("✅ the shared environment {prefix} is ready for a hub: kernels find each student's clone, the cache "
+                "form is served at {url} (see the README's JupyterHub section)").format(
+                    prefix=sys.prefix, url="/user/<name>/cache-form/"))  # fmt: skip
         return 0
     s = settings.load()
     s.ensure_home()
-    print(f"✅ ready: {binaries.server(s.redis_server).describe()}; state directory {s.home}")
+    print(_("✅ ready: {binary}; state directory {home}").format(
+        binary=binaries.server(s.redis_server).describe(), home=s.home))  # fmt: skip
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="./workbook", description="Redis Cache Workbook: the lab's command line.")
+    p = argparse.ArgumentParser(prog="./workbook", description=_("Redis Cache Workbook: the lab's command line."))
     sub = p.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
 
-    up = sub.add_parser("up", help="start the master and the replica (reuses running ones)")
-    up.add_argument(
-        "--ports", metavar="auto|default|M,R", help="pick a free pair (auto), or give two ports; remembered"
-    )
-    up.add_argument("--sentinel", action="store_true", help="also start three sentinels (LAB_SENTINEL_PORTS)")
+    up = sub.add_parser("up", help=_("start the master and the replica (reuses running ones)"))
+    up.add_argument("--ports", metavar="auto|default|M,R",
+                    help=_("pick a free pair (auto), or give two ports; remembered"))  # fmt: skip
+    up.add_argument("--sentinel", action="store_true", help=_("also start three sentinels (LAB_SENTINEL_PORTS)"))
     up.set_defaults(run=cmd_up)
-    sub.add_parser("down", help="stop the lab's servers").set_defaults(run=cmd_down)
-    st = sub.add_parser("status", help="each server: role, pid, port, version, binary, link, offsets")
-    st.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser("down", help=_("stop the lab's servers")).set_defaults(run=cmd_down)
+    st = sub.add_parser("status", help=_("each server: role, pid, port, version, binary, link, offsets"))
+    st.add_argument("--json", action="store_true", help=_("print JSON"))
     st.set_defaults(run=cmd_status)
-    sub.add_parser("env", help='shell exports: eval "$(./workbook env)"').set_defaults(run=cmd_env)
-    sub.add_parser("doctor", help="check everything, with the fix for each problem").set_defaults(run=cmd_doctor)
-    setup = sub.add_parser("setup", help="check the set-up only (--hub: prepare a shared JupyterHub environment)")
-    setup.add_argument("--hub", action="store_true", help="the admin, once: kernels find each student's clone")
+    sub.add_parser("env", help=_('shell exports: eval "$(./workbook env)"')).set_defaults(run=cmd_env)
+    sub.add_parser("doctor", help=_("check everything, with the fix for each problem")).set_defaults(run=cmd_doctor)
+    setup = sub.add_parser("setup", help=_("check the set-up only (--hub: prepare a shared JupyterHub environment)"))
+    setup.add_argument("--hub", action="store_true", help=_("the admin, once: kernels find each student's clone"))
     setup.set_defaults(run=cmd_setup)
-    rep = sub.add_parser("report", help="execute every chapter and write the HTML report")
-    rep.add_argument("--quick", action="store_true", help="short delays, TTLs and samples (under a minute)")
-    rep.add_argument("--core", action="store_true", help="only the 3-hour core path (00, 01, 03, 04, 05)")
-    rep.add_argument("--out", default=None, help="output folder (default: report/)")
-    rep.add_argument("--author", default=None, help="the name on the report")
-    rep.add_argument("--chapter", action="append", help="only this chapter (repeatable), e.g. 01_master_and_replica")
-    rep.add_argument("--solutions", action="store_true", help="fill every exercise with its solution (a preview)")
-    rep.add_argument("--pdf", action="store_true", help="also print report/handin.pdf with the system's chromium")
+    rep = sub.add_parser("report", help=_("execute every chapter and write the HTML report"))
+    rep.add_argument("--quick", action="store_true", help=_("short delays, TTLs and samples (under a minute)"))
+    rep.add_argument("--core", action="store_true", help=_("only the 3-hour core path (00, 01, 03, 04, 05)"))
+    rep.add_argument("--out", default=None, help=_("output folder (default: report/)"))
+    rep.add_argument("--author", default=None, help=_("the name on the report"))
+    rep.add_argument("--chapter", action="append", help=_("only this chapter (repeatable), e.g. 01_master_and_replica"))
+    rep.add_argument("--solutions", action="store_true", help=_("fill every exercise with its solution (a preview)"))
+    rep.add_argument("--pdf", action="store_true", help=_("also print report/handin.pdf with the system's chromium"))
     rep.set_defaults(run=cmd_report)
-    fetch = sub.add_parser("fetch", help="look a key up through the cache (the workshop's curl demo)")
+    fetch = sub.add_parser("fetch", help=_("look a key up through the cache (the workshop's curl demo)"))
     fetch.add_argument("key")
-    fetch.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
-    fetch.add_argument("--ttl", type=float, default=None, help="seconds to keep it cached (default LAB_CACHE_TTL)")
+    fetch.add_argument("--json", action="store_true", help=_("print one JSON object and nothing else"))
+    fetch.add_argument("--ttl", type=float, default=None, help=_("seconds to keep it cached (default LAB_CACHE_TTL)"))
     fetch.set_defaults(run=cmd_fetch)
-    bench = sub.add_parser("bench", help="measure hits, misses, raw GET, replica, new clients (side by side)")
-    bench.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    bench = sub.add_parser("bench", help=_("measure hits, misses, raw GET, replica, new clients (side by side)"))
+    bench.add_argument("--json", action="store_true", help=_("print one JSON object and nothing else"))
     bench.add_argument("--hit-samples", type=int, default=3000)
     bench.add_argument("--miss-samples", type=int, default=40)
     bench.add_argument("--new-client-samples", type=int, default=300)
     bench.set_defaults(run=cmd_bench)
-    app = sub.add_parser("app", help="serve the cache form as a standalone app (Voilà) on 127.0.0.1")
-    app.add_argument("--port", default=None, help="default LAB_APP_PORT (8866)")
-    app.add_argument("--base-url", default="/", help="the path it is served under (behind a hub's proxy)")
+    app = sub.add_parser("app", help=_("serve the cache form as a standalone app (Voilà) on 127.0.0.1"))
+    app.add_argument("--port", default=None, help=_("default LAB_APP_PORT (8866)"))
+    app.add_argument("--base-url", default="/", help=_("the path it is served under (behind a hub's proxy)"))
     app.set_defaults(run=cmd_app)
-    cl = sub.add_parser("cluster", help="a six-node Redis Cluster: up, down (forgets it), status")
+    cl = sub.add_parser("cluster", help=_("a six-node Redis Cluster: up, down (forgets it), status"))
     cl.add_argument("action", choices=["up", "down", "status"])
     cl.add_argument("--json", action="store_true")
     cl.set_defaults(run=cmd_cluster)
-    ep = sub.add_parser("endpoint", help="use a Redis you did not start (managed, remote): set URL, show, clear")
+    ep = sub.add_parser("endpoint", help=_("use a Redis you did not start (managed, remote): set URL, show, clear"))
     ep.add_argument("action", choices=["set", "show", "clear"])
     ep.add_argument("url", nargs="?")
     ep.set_defaults(run=cmd_endpoint)
-    lab = sub.add_parser("lab", help="start Redis and open JupyterLab on notebooks/")
+    lab = sub.add_parser("lab", help=_("start Redis and open JupyterLab on notebooks/"))
     lab.add_argument("--no-browser", action="store_true")
-    lab.add_argument("--port", default=None, help="JupyterLab's port (default 8888)")
+    lab.add_argument("--port", default=None, help=_("JupyterLab's port (default 8888)"))
     lab.set_defaults(run=cmd_lab)
-    cl_view = sub.add_parser("class", help="the instructor's view: many hand-ins → class.csv and index.html")
-    cl_view.add_argument("paths", nargs="+", metavar="PATH", help="report folders, summary.json or handin.html files")
-    cl_view.add_argument("--out", default="class", help="output folder (default: class/)")
+    cl_view = sub.add_parser("class", help=_("the instructor's view: many hand-ins → class.csv and index.html"))
+    cl_view.add_argument("paths", nargs="+", metavar="PATH",
+                         help=_("report folders, summary.json or handin.html files"))  # fmt: skip
+    cl_view.add_argument("--out", default="class", help=_("output folder (default: class/)"))
     cl_view.set_defaults(run=cmd_class)
-    test = sub.add_parser("test", help="run the test suite (arguments go to pytest)")
+    for verb in sub.choices.values():  # every verb speaks the language asked for (and all it starts does)
+        verb.add_argument("--lang", choices=LANGUAGES, default=None,
+                          help=_("the language: en or fr (default: LAB_LANG, else the locale)"))  # fmt: skip
+    test = sub.add_parser("test", help=_("run the test suite (arguments go to pytest)"))
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(run=cmd_test)
     return p
@@ -336,10 +351,21 @@ def _interrupted(signum, frame) -> None:  # noqa: ARG001 - signal's signature
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: nothing half-started is left running
 
 
+def _early_language(argv: list[str]) -> None:
+    """`--lang fr` (or `--lang=fr`) anywhere in the command: set LAB_LANG before any sentence is written — the
+    help included — so that every process the command starts (kernels, JupyterLab, Voilà) speaks it too."""
+    for i, word in enumerate(argv):
+        said = word.split("=", 1)[1] if word.startswith("--lang=") else (argv[i + 1] if word == "--lang" and
+                                                                          i + 1 < len(argv) else None)  # fmt: skip
+        if said in LANGUAGES:
+            os.environ["LAB_LANG"] = said
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:  # everything after `test` is pytest's, flags included (`test -q -m "not slow"`)
         return cmd_test(argparse.Namespace(pytest_args=argv[1:]))
+    _early_language(argv)
     p = parser()
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)
@@ -353,12 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"❌ {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted: stopped cleanly (nothing half-started is left running)", file=sys.stderr)
+        print(_("interrupted: stopped cleanly (nothing half-started is left running)"), file=sys.stderr)
         return 130
     except OSError as exc:  # a full disk, a file the lab cannot write: the cause and the file, in one sentence
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"❌ {exc.strerror or exc}{where}: free some space or fix the file's permissions, then run the command "
-              "again.", file=sys.stderr)  # fmt: skip
+        print(_("❌ {cause}{where}: free some space or fix the file's permissions, then run the command again.")
+              .format(cause=exc.strerror or exc, where=where), file=sys.stderr)  # fmt: skip
         return 1
     except Exception as exc:
         sentence = redis_sentence(exc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .i18n import _
+
 
 class LabError(Exception):
     """An expected problem (no binary, port taken, lab down...), explained in one sentence."""
@@ -26,14 +28,19 @@ def redis_sentence(exc: BaseException) -> str | None:
     from .fix import command  # (errors is imported by everyone: fix only when a sentence is made)
 
     if isinstance(exc, redis.AuthenticationError):
-        return f"A lab server refused the lab's password (another program on its port?); run {command('doctor')}."
+        return _("A lab server refused the lab's password (another program on its port?); run {doctor}.").format(
+            doctor=command("doctor")
+        )
     if isinstance(exc, redis.TimeoutError):
-        return (f"A lab server stopped answering during this command (hung or busy); {command('status')} says "
-                f"which, and {command('down && up')} restarts the lab.")  # fmt: skip
+        said = _("A lab server stopped answering during this command (hung or busy); {status} says which, and "
+                 "{restart} restarts the lab.")  # fmt: skip
+        return said.format(status=command("status"), restart=command("down && up"))
     if isinstance(exc, redis.ConnectionError):
-        return (f"A lab server went away during this command (was the lab stopped?); start it with "
-                f"{command('up')} and run it again.")  # fmt: skip
-    return f"Redis refused a command ({str(exc).splitlines()[0][:160]}); {command('doctor')} checks the lab."
+        return _("A lab server went away during this command (was the lab stopped?); start it with {up} and run "
+                 "it again.").format(up=command("up"))  # fmt: skip
+    return _("Redis refused a command ({error}); {doctor} checks the lab.").format(
+        error=str(exc).splitlines()[0][:160], doctor=command("doctor")
+    )
 
 
 def install_notebook_handler() -> None:
@@ -64,7 +71,7 @@ def chapter_stop(status: str, reason: str):
     it), else "00" — the report sets the id of what it collects anyway."""
     from .marks import Mark
 
-    title = "chapter" if status == "skipped" else "the chapter ran to the end"
+    title = _("chapter") if status == "skipped" else _("the chapter ran to the end")
     return Mark(_chapter_id(), "chapter", status, title, reason)
 
 

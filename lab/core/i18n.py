@@ -44,7 +44,7 @@ def _from_folder() -> str | None:
     except OSError:
         return None
     for language in LANGUAGES[1:]:
-        if here == NOTEBOOKS_DIR / language:
+        if here == NOTEBOOKS_DIR / language or (NOTEBOOKS_DIR / language) in here.parents:
             return language
     return "en" if here == NOTEBOOKS_DIR else None
 
@@ -71,12 +71,12 @@ def current() -> str:
 def where_from() -> str:
     """Why the language is what it is, for `./workbook status`."""
     if os.environ.get("LAB_LANG"):
-        return "LAB_LANG / --lang"
+        return N_("LAB_LANG / --lang")
     if _from_folder():
-        return "the notebook's folder"
+        return N_("the notebook's folder")
     if _from_locale():
-        return "the locale"
-    return "the default"
+        return N_("the locale")
+    return N_("the default")
 
 
 def _compiled(language: str) -> gettext.NullTranslations:
@@ -132,6 +132,41 @@ def ngettext(singular: str, many: str, count: int) -> str:
 def N_(message: str) -> str:
     """Marks `message` for the catalogue without translating it (a constant translated where it is shown)."""
     return message
+
+
+def comment_blocks(text: str) -> list[str]:
+    """A configuration file's comment blocks (runs of `#` lines), in order: what a student reads in it."""
+    blocks, current_block = [], []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            current_block.append(line)
+        elif current_block:
+            blocks.append("\n".join(current_block))
+            current_block = []
+    if current_block:
+        blocks.append("\n".join(current_block))
+    return blocks
+
+
+def conf_catalogue(name: str, language: str) -> Path:
+    return LOCALE_DIR / language / "conf" / f"{name}.po"
+
+
+def translated_conf(name: str, text: str, language: str | None = None) -> str:
+    """`conf/<name>`'s text with its comments in `language` (its directives as they are: the server reads the
+    English file, the student the same file explained in French). A block not translated stays as it is."""
+    language = language or current()
+    path = conf_catalogue(name, language)
+    if language == "en" or not path.exists():
+        return text
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as f:
+        french = {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
+    for block in comment_blocks(text):
+        if block in french:
+            text = text.replace(block, french[block], 1)
+    return text
 
 
 def decimal_separator() -> str:

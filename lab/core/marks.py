@@ -8,19 +8,21 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 
-# status: (the word, its colour, the emoji of the plain-text line)
+from .i18n import N_, _
+
+# status: (the word — translated where it is shown —, its colour, the emoji of the plain-text line)
 LOOK = {
-    "pass": ("pass", "#1a7f37", "✅"),
-    "fail": ("fail", "#cf222e", "❌"),
-    "todo": ("to do", "#57606a", "⬜"),
-    "skipped": ("skipped", "#57606a", "⏭️"),
-    "note": ("note", "#0969da", "ℹ️"),
-    "warn": ("warning", "#9a6700", "⚠️"),
+    "pass": (N_("pass"), "#1a7f37", "✅"),
+    "fail": (N_("fail"), "#cf222e", "❌"),
+    "todo": (N_("to do"), "#57606a", "⬜"),
+    "skipped": (N_("skipped"), "#57606a", "⏭️"),
+    "note": (N_("note"), "#0969da", "ℹ️"),
+    "warn": (N_("warning"), "#9a6700", "⚠️"),
 }
 
 
 def word(status: str) -> str:
-    return LOOK[status][0]
+    return _(LOOK[status][0])
 
 
 def colour(status: str) -> str:
@@ -29,12 +31,12 @@ def colour(status: str) -> str:
 
 def plain(status: str) -> str:
     """`✅ pass`: the emoji and the word, for plain text."""
-    return f"{LOOK[status][2]} {LOOK[status][0]}"
+    return f"{LOOK[status][2]} {word(status)}"
 
 
 def badge(status: str) -> str:
     """The mark as HTML: the word, white on the status's colour (inline style: it travels into any page)."""
-    text, background, _ = LOOK[status]
+    text, background = word(status), colour(status)
     return (
         f'<span class="lab-mark lab-mark-{status}" style="background:{background};color:#fff;border-radius:3px;'
         f'padding:0 .4em;font-size:.85em;font-weight:600;white-space:nowrap">{html.escape(text)}</span>'
@@ -97,13 +99,14 @@ class Mark:
         head = f"{plain(self.status)} {self.title}" + (f" — {self.figure}" if self.figure else "")
         head += f" — {self.message}" if self.message else ""
         body = [f"   {plain(p.status)} {p.text}" for p in self.parts]
-        fix = (
-            [f"   {'hint' if self.kind == 'exercise' else 'fix'}: {self.hint}"]
-            if self.status == "fail" and self.hint
-            else []
-        )
-        printed = [f"   your code printed: {line}" for line in self.printed.splitlines()[:20]]
+        label, said = self._label(), _("your code printed:")
+        fix = [f"   {label} {self.hint}"] if self.status == "fail" and self.hint else []
+        printed = [f"   {said} {line}" for line in self.printed.splitlines()[:20]]
         return [head, *body, *fix, *printed]
+
+    def _label(self) -> str:
+        """What the hint is called: an exercise's gives a clue, a checkpoint's is the fix."""
+        return _("hint:") if self.kind == "exercise" else _("fix:")
 
     def line(self) -> str:
         return "\n".join(self.lines())
@@ -114,16 +117,16 @@ class Mark:
         message = f" — {esc(self.message)}" if self.message else ""
         parts = "".join(f'<li style="color:{colour(p.status)};list-style:none">{badge(p.status)} {esc(p.text)}</li>'
                         for p in self.parts)  # fmt: skip
-        label = "hint" if self.kind == "exercise" else "fix"
         fix = (
-            f"<div><small>{label}: <code>{esc(self.hint)}</code></small></div>"
+            f"<div><small>{esc(self._label())} <code>{esc(self.hint)}</code></small></div>"
             if self.status == "fail" and self.hint
             else ""
         )
-        printed = (f"<div><small>your code printed:</small><pre>{esc(self.printed)}</pre></div>" if self.printed
-                   else "")  # fmt: skip
+        said = esc(_("your code printed:"))
+        printed = f"<div><small>{said}</small><pre>{esc(self.printed)}</pre></div>" if self.printed else ""
+        listed = f"<ul>{parts}</ul>" if parts else ""
         return (f'<div class="lab-mark-{self.kind}">{badge(self.status)} <b style="color:{colour(self.status)}">'
-                f"{esc(self.title)}</b>{figure}{message}{f'<ul>{parts}</ul>' if parts else ''}{fix}{printed}</div>")  # fmt: skip
+                f"{esc(self.title)}</b>{figure}{message}{listed}{fix}{printed}</div>")  # fmt: skip
 
     def as_dict(self) -> dict:
         data = asdict(self)

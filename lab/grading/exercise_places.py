@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ..core.i18n import _
 from ..servers import clients
 from ..servers.nodes import Node, launch
 from ..servers.runtime_conf import scratch_config
@@ -78,7 +79,7 @@ def scratch_servers(count: int, replicated: bool = False) -> Iterator[list]:
             started[-1] = (node, launch(node, scratch_config(node, password, follows), server, connect, owned=True))
         made = [_scratch_client(node.port, password, s) for node, _ in started]
         if replicated:
-            wait_until(lambda: made[1].info("replication").get("master_link_status") == "up", "no link")
+            wait_until(lambda: made[1].info("replication").get("master_link_status") == "up", _("no link"))
         yield made
     finally:
         for node, proc in started:

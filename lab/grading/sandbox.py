@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.i18n import _, translations
+
 LAB_DIR = Path(__file__).resolve().parents[1]  # frames from the lab are the check's, not the student's
 MEMORY_MB = 512  # what an answer may allocate beyond what the kernel already uses
 MAX_RESULT = 256 * 1024  # bytes of result: a check wants a number, a pair, a key name
@@ -47,7 +49,8 @@ def run(fn: Callable, args: tuple, limit: float, convert: Callable[[object], obj
     plain data there (raising TypeError with a sentence when it is not what the check wants). Objects in `args`
     with `export_state()`/`import_state()` get the child's state back. Failed or Todo otherwise."""
     if not hasattr(os, "fork"):  # (the lab runs on Linux, macOS and WSL: there is always fork)
-        raise Failed("answers run in a child process, which needs os.fork (Linux, macOS or WSL)")
+        raise Failed(_("answers run in a child process, which needs os.fork (Linux, macOS or WSL)"))
+    translations()  # the catalogue loaded here: the child translates its sentences without reading files
     result_r, result_w = os.pipe()
     out_r, out_w = os.pipe()
     pid = os.fork()
@@ -66,7 +69,8 @@ def run(fn: Callable, args: tuple, limit: float, convert: Callable[[object], obj
     status = _exits.pop(pid, None)
     printed_text = printed.decode(errors="replace")
     if dropped:
-        printed_text += f"\n… (output cut: {(len(printed) + dropped) // 1024} KB printed, the first 8 KB shown)"
+        printed_text += "\n" + _("… (output cut: {kb} KB printed, the first 8 KB shown)").format(
+            kb=(len(printed) + dropped) // 1024)  # fmt: skip
     if payload is None:
         raise Failed(_why_no_result(status, limit))
     if "todo" in payload:
@@ -94,9 +98,9 @@ def _child(fn, args, convert, result_w: int, out_w: int) -> None:
         except NotImplementedError:
             payload = {"todo": True}
         except MemoryError:
-            payload = {"error": f"your code used more than {MEMORY_MB} MB of memory"}
+            payload = {"error": _("your code used more than {mb} MB of memory").format(mb=MEMORY_MB)}
         except RecursionError:
-            payload = {"error": "your code recursed too deeply (a function that calls itself without end?)"}
+            payload = {"error": _("your code recursed too deeply (a function that calls itself without end?)")}
         except TypeError as exc:
             payload = {"error": _said(exc) if getattr(exc, "lab_sentence", False) else _raised(exc)}
         except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
@@ -104,8 +108,9 @@ def _child(fn, args, convert, result_w: int, out_w: int) -> None:
         stream.flush()
         data = json.dumps(payload, default=str).encode()
         if len(data) > MAX_RESULT:
-            data = json.dumps({"error": f"your function returned {len(data) // 1024} KB of data; the check "
-                                        "wants a small answer (a number, a pair, a key name)"}).encode()  # fmt: skip
+            said = _("your function returned {kb} KB of data; the check wants a small answer (a number, a pair, "
+                     "a key name)").format(kb=len(data) // 1024)  # fmt: skip
+            data = json.dumps({"error": said}).encode()
         view = memoryview(data)
         while view:
             view = view[os.write(result_w, view) :]
@@ -137,10 +142,13 @@ def _raised(exc: BaseException) -> str:
     try:
         message = str(exc)[:300]
     except BaseException:  # noqa: BLE001 - a __str__ that raises
-        message = "(its message could not be shown)"
+        message = _("(its message could not be shown)")
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not Path(f.filename).is_relative_to(LAB_DIR)]
-    where = f" (line {frames[-1].lineno}: {frames[-1].line})" if frames and frames[-1].line else ""
-    return f"your code raised {type(exc).__name__}: {message}{where}"
+    if frames and frames[-1].line:
+        return _("your code raised {error}: {message} (line {line}: {code})").format(
+            error=type(exc).__name__, message=message, line=frames[-1].lineno, code=frames[-1].line
+        )
+    return _("your code raised {error}: {message}").format(error=type(exc).__name__, message=message)
 
 
 def _collect(pid: int, result_r: int, out_r: int, limit: float) -> tuple[dict | None, bytes, int]:
@@ -162,7 +170,7 @@ def _collect(pid: int, result_r: int, out_r: int, limit: float) -> tuple[dict | 
                 result += chunk
                 if len(result) > MAX_RESULT * 2:  # (the child caps its own; this one is never trusted)
                     _kill(pid)
-                    return {"error": "your function returned too much data"}, printed, dropped
+                    return {"error": _("your function returned too much data")}, printed, dropped
             else:
                 keep = max(0, MAX_OUTPUT - len(printed))
                 printed += chunk[:keep]
@@ -207,17 +215,23 @@ def _reap(pid: int, until: float) -> None:
 
 def _why_no_result(status: int | None, limit: float) -> str:
     if status is None or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
-        return f"your code did not finish within {limit:.0f} s (a loop that never ends, or a wait?)"
+        return _("your code did not finish within {limit} s (a loop that never ends, or a wait?)").format(
+            limit=f"{limit:.0f}"
+        )
     if os.WIFSIGNALED(status):
-        return f"your code crashed Python (signal {os.WTERMSIG(status)}: a recursion too deep, or memory?)"
-    return f"your code ended the process (exit status {os.WEXITSTATUS(status)}, os._exit?) before it returned"
+        return _("your code crashed Python (signal {signal}: a recursion too deep, or memory?)").format(
+            signal=os.WTERMSIG(status)
+        )
+    return _("your code ended the process (exit status {status}, os._exit?) before it returned").format(
+        status=os.WEXITSTATUS(status)
+    )
 
 
 # -- what a check wants back -----------------------------------------------------------------------------
 
 
 def _wrong_type(what: str, value: object) -> TypeError:
-    error = TypeError(f"your function returned {type(value).__name__}, not {what}")
+    error = TypeError(_("your function returned {type}, not {what}").format(type=type(value).__name__, what=what))
     error.lab_sentence = True  # type: ignore[attr-defined]
     return error
 
@@ -227,7 +241,7 @@ def whole_number(value: object) -> int:
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or float(value) != int(float(value)):
-        raise _wrong_type("a whole number", value)
+        raise _wrong_type(_("a whole number"), value)
     return int(value)
 
 
@@ -237,19 +251,19 @@ def real_pair(value: object) -> list[float]:
     import numbers
 
     if not isinstance(value, tuple | list) or len(value) != 2:
-        raise _wrong_type("a pair of numbers (p50, p99)", value)
+        raise _wrong_type(_("a pair of numbers (p50, p99)"), value)
     if any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)) for v in value):
-        raise _wrong_type("a pair of numbers (p50, p99)", value)
+        raise _wrong_type(_("a pair of numbers (p50, p99)"), value)
     return [float(v) for v in value]
 
 
 def text_or_none(value: object) -> str | None:
     if value is not None and type(value) is not str:  # a str subclass could lie in __eq__
-        raise _wrong_type("a string (or None)", value)
+        raise _wrong_type(_("a string (or None)"), value)
     return value
 
 
 def text(value: object) -> str:
     if type(value) is not str:
-        raise _wrong_type("a string", value)
+        raise _wrong_type(_("a string"), value)
     return value

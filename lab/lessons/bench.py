@@ -15,6 +15,7 @@ from ..cache.lookup import CacheAside, LookupResult
 from ..cache.slowdb import SlowDB
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import _, thousands
 from ..core.marks import Mark, check
 from ..servers.context import Lab, context
 from ..state import settings
@@ -42,8 +43,15 @@ class BenchConfig:
         for name, most in self.LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-                raise LabError(f"{name.replace('_', '-')}={value!r} is not allowed: give a whole number from 1 to "
-                               f"{most:,} (e.g. {name.replace('_', '-')}={min(1000, most)}).".replace(",", " "))  # fmt: skip
+                option, said, largest = name.replace("_", "-"), repr(value).replace(",", " "), f"{most:,}"
+                raise LabError(
+                    _(
+                        "{option}={value} is not allowed: give a whole number from 1 to {most} "
+                        "(e.g. {option}={example})."
+                    ).format(
+                        option=option, value=said, most=thousands(largest.replace(",", " ")), example=min(1000, most)
+                    )
+                )
         settings.check_seconds("miss_delay", self.miss_delay, 0.0, 1.0)
         settings.check_seconds("miss_jitter", self.miss_jitter, 0.0, 1.0)
 
@@ -61,7 +69,7 @@ def alternate(variants: dict[str, Callable[[], object]], samples: int, desc: str
     t0 = time.perf_counter()
     for fn in variants.values():  # warm-up: connections open, scripts cached
         fn()
-    for i in progress(range(samples), desc=desc, unit="rounds"):
+    for i in progress(range(samples), desc=desc, unit=_("rounds")):
         order = names if i % 2 == 0 else names[::-1]
         for name in order:
             latency = _timed(variants[name])
@@ -99,10 +107,11 @@ class Hits(Latencies):
 
     def checks(self) -> list[Mark]:
         hit, raw = self.p50("cache hit"), self.p50("raw GET")
-        return [check("04.hit_vs_get", "A hit is one round trip: nearer one raw GET than two (ratio < 1.5)",
-                      hit / raw < 1.5, f"hit p50 {hit:.0f} µs ÷ raw GET p50 {raw:.0f} µs = {hit / raw:.2f}",
-                      "GET and PTTL go in one round trip (CacheAside.read_packed, chapter 03); on a busy machine, "
-                      "run the chapter again")]  # fmt: skip
+        return [check("04.hit_vs_get", _("A hit is one round trip: nearer one raw GET than two (ratio < 1.5)"),
+                      hit / raw < 1.5, _("hit p50 {hit} µs ÷ raw GET p50 {raw} µs = {ratio}").format(
+                          hit=f"{hit:.0f}", raw=f"{raw:.0f}", ratio=thousands(f"{hit / raw:.2f}")),
+                      _("GET and PTTL go in one round trip (CacheAside.read_packed, chapter 03); on a busy machine, "
+                        "run the chapter again"))]  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,9 +128,11 @@ class Lookups(Latencies):
 
     def checks(self) -> list[Mark]:
         hit, miss = self.p50("cache hit"), self.p50(self.miss_variant)
-        return [check("04.hit_vs_miss", "A hit skips the database: a miss costs at least its database delay more",
+        return [check("04.hit_vs_miss", _("A hit skips the database: a miss costs at least its database delay more"),
                       miss - hit >= self.miss_delay * 1e6,
-                      f"hit {hit:.0f} µs, miss {miss / 1000:.1f} ms, database delay {self.miss_delay * 1000:.0f} ms",
+                      _("hit {hit} µs, miss {miss} ms, database delay {delay} ms").format(
+                          hit=f"{hit:.0f}", miss=thousands(f"{miss / 1000:.1f}"),
+                          delay=f"{self.miss_delay * 1000:.0f}"),
                       "lab.up()")]  # fmt: skip
 
 
@@ -141,8 +152,9 @@ class Reuse(Latencies):
 
     def checks(self) -> list[Mark]:
         new, reused = self.p50("new client per request"), self.p50("reused client")
-        return [check("04.reuse", "A new client per request is slower than a reused one", new > reused,
-                      f"{new:.0f} µs vs {reused:.0f} µs", "lab.client('master', 'app')")]  # fmt: skip
+        return [check("04.reuse", _("A new client per request is slower than a reused one"), new > reused,
+                      _("{new} µs vs {reused} µs").format(new=f"{new:.0f}", reused=f"{reused:.0f}"),
+                      "lab.client('master', 'app')")]  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,10 +175,12 @@ class Workshop(Measured):
 
     def checks(self) -> list[Mark]:
         first, second, delay_ms = self.first, self.second, self.db_delay * 1000
-        return [check("04.workshop", "The workshop's first request pays the database, the second does not",
+        return [check("04.workshop", _("The workshop's first request pays the database, the second does not"),
                       first.source == "slow_db" and first.elapsed_ms >= delay_ms * 0.9
                       and second.source == "cache" and second.elapsed_ms < delay_ms * 0.5,
-                      f"{first.elapsed_ms:.0f} ms then {second.elapsed_ms:.2f} ms", "lab.up()")]  # fmt: skip
+                      _("{first} ms then {second} ms").format(first=f"{first.elapsed_ms:.0f}",
+                                                              second=thousands(f"{second.elapsed_ms:.2f}")),
+                      "lab.up()")]  # fmt: skip
 
 
 def hits(lab: Lab, samples: int = 3000, db: SlowDB | None = None, with_pipeline: bool = False) -> Hits:
@@ -180,17 +194,18 @@ def hits(lab: Lab, samples: int = 3000, db: SlowDB | None = None, with_pipeline:
     variants = {"cache hit": lambda: cache.get(KEY), "raw GET": lambda: raw.get(rkey)}
     if with_pipeline:
         variants["cache hit (redis-py pipeline)"] = lambda: idiom.get(KEY)
-    return Hits(tuple(alternate(variants, samples, "hits vs GET")))
+    return Hits(tuple(alternate(variants, samples, _("hits vs GET"))))
 
 
 def misses(lab: Lab, samples: int = 40, delay: float = 0.02, jitter: float = 0.01, label: str | None = None) -> Misses:
     """Cache misses with a database delay (and jitter): invalidate, then look up."""
     db = SlowDB(delay=delay, jitter=jitter)
     cache = CacheAside(db, lab=lab)
-    name = label or f"miss ({delay * 1000:.0f} ms db)"
+    name = label or f"miss ({delay * 1000:.0f} ms db)"  # the variant: a value code reads, never translated
+    desc = label or _("miss ({milliseconds} ms db)").format(milliseconds=f"{delay * 1000:.0f}")
     rows = []
     t0 = time.perf_counter()
-    for i in progress(range(samples), desc=name, unit="misses"):
+    for i in progress(range(samples), desc=desc, unit=_("misses")):
         cache.invalidate(KEY)
         rows.append(
             {"variant": name, "latency_us": _timed(lambda: cache.get(KEY)), "sample": i, "t": time.perf_counter() - t0}
@@ -208,7 +223,7 @@ def miss_overhead(lab: Lab, samples: int = 200) -> Latencies:
 
     rows = []
     t0 = time.perf_counter()
-    for i in progress(range(samples), desc="miss overhead", unit="rounds"):
+    for i in progress(range(samples), desc=_("miss overhead"), unit=_("rounds")):
         rows.append({"variant": "miss (0 ms db)", "latency_us": miss(), "sample": i, "t": time.perf_counter() - t0})
         hit = _timed(lambda: cache.get(KEY))
         rows.append({"variant": "cache hit", "latency_us": hit, "sample": i, "t": time.perf_counter() - t0})
@@ -226,7 +241,7 @@ def master_vs_replica(lab: Lab, samples: int = 2000) -> Latencies:
     same = lab.is_external and lab.settings.endpoint("replica") in (None, lab.settings.endpoint("master"))
     replica = "hit on the master again (the endpoint gives no replica)" if same else "hit on replica"
     variants = {"hit on master": lambda: on_master.get(KEY), replica: lambda: on_replica.get(KEY)}
-    return Latencies(tuple(alternate(variants, samples, "master vs replica")))
+    return Latencies(tuple(alternate(variants, samples, _("master vs replica"))))
 
 
 def _wait_replicated(lab: Lab, rkey: str, timeout: float = 5.0) -> None:
@@ -248,7 +263,7 @@ def connection_reuse(lab: Lab, samples: int = 300) -> Reuse:
             c.get(rkey)
 
     variants = {"reused client": lambda: reused.get(rkey), "new client per request": fresh}
-    return Reuse(tuple(alternate(variants, samples, "connection reuse")))
+    return Reuse(tuple(alternate(variants, samples, _("connection reuse"))))
 
 
 def round_trips(lab: Lab, samples: int = 2000) -> Latencies:
@@ -267,7 +282,7 @@ def round_trips(lab: Lab, samples: int = 2000) -> Latencies:
         return raw.get(rkey), raw.pttl(rkey)
 
     variants = {"pipelined GET+PTTL": pipelined, "sequential GET, PTTL": sequential}
-    return Latencies(tuple(alternate(variants, samples, "round trips")))
+    return Latencies(tuple(alternate(variants, samples, _("round trips"))))
 
 
 def percentiles(df, unit: str = "us"):
@@ -303,7 +318,11 @@ def run(config: BenchConfig | None = None) -> dict:
     config.check()
     if not servers.is_up():
         problems = [note.removeprefix("❌ ") for note in servers.status().notes if note.startswith("❌")]
-        raise LabError(problems[0] if problems else f"The lab is not running; start it with {fix.command('up')}.")
+        raise LabError(
+            problems[0]
+            if problems
+            else _("The lab is not running; start it with {command}.").format(command=fix.command("up"))
+        )
     start = time.perf_counter()
     lab = context()
     hit = hits(lab, config.hit_samples).frame

@@ -16,6 +16,7 @@ from ..cache.lookup import CacheAside, LookupResult
 from ..cache.slowdb import SlowDB
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..servers import pair as servers
 from ..servers.context import Lab
@@ -32,7 +33,7 @@ def row(step: str, result: LookupResult) -> dict:
     return {
         "step": step,
         "key": result.key,
-        "value": result.value if result.found else "(not found)",
+        "value": result.value if result.found else _("(not found)"),
         "source": result.source,
         "ms": round(result.elapsed_ms, 1),
         "ttl_s": None if result.ttl is None else round(result.ttl, 1),
@@ -40,9 +41,9 @@ def row(step: str, result: LookupResult) -> dict:
     }
 
 
-def wait_for_expiry(seconds: float, label: str = "waiting for the TTL") -> None:
+def wait_for_expiry(seconds: float, label: str = N_("waiting for the TTL")) -> None:
     """Sleep with a progress bar (anything slow shows progress)."""
-    wait(seconds, f"{label} ({seconds:.1f} s)")
+    wait(seconds, _("{label} ({seconds} s)").format(label=_(label), seconds=thousands(f"{seconds:.1f}")))
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,16 @@ class Replay(_Rows):
         db_ms = self.db_delay * 1000
         sources = self.column("source")
         return [
-            check("03.first_lookup", "First lookup comes from slow_db, paying the database delay",
+            check("03.first_lookup", _("First lookup comes from slow_db, paying the database delay"),
                   first["source"] == "slow_db" and first["ms"] >= db_ms * 0.9,
-                  f"{first['ms']} ms (database delay {db_ms:.0f} ms)", "lab.cache.CacheAside.get"),
-            check("03.second_lookup", "Second lookup comes from the cache, without the database delay",
-                  second["source"] == "cache" and second["ms"] < db_ms / 2, f"{second['ms']} ms against {first['ms']} ms",
+                  _("{ms} ms (database delay {delay} ms)").format(ms=thousands(str(first["ms"])), delay=f"{db_ms:.0f}"),
+                  "lab.cache.CacheAside.get"),
+            check("03.second_lookup", _("Second lookup comes from the cache, without the database delay"),
+                  second["source"] == "cache" and second["ms"] < db_ms / 2,
+                  _("{second} ms against {first} ms").format(second=thousands(str(second["ms"])),
+                                                             first=thousands(str(first["ms"]))),
                   "lab.up()"),
-            check("03.expiry", "After the TTL, slow_db again, then cached", sources[-2:] == ["slow_db", "cache"],
+            check("03.expiry", _("After the TTL, slow_db again, then cached"), sources[-2:] == ["slow_db", "cache"],
                   " → ".join(sources), "lab.cache.CacheAside(ttl=5)"),
         ]  # fmt: skip
 
@@ -71,14 +75,15 @@ class Replay(_Rows):
 class Invalidation(_Rows):
     """Lookups before and after an update, invalidation on then off, beside what the database holds."""
 
-    HEADERS = {"database_holds": "database holds", "answered": "lookup answered"}
+    HEADERS = {"database_holds": N_("database holds"), "answered": N_("lookup answered")}
 
     def checks(self) -> list[Mark]:
         after_on, after_off = self.rows[1], self.rows[3]
-        return [check("03.invalidation", "Invalidation: fresh value on, stale value off",
+        return [check("03.invalidation", _("Invalidation: fresh value on, stale value off"),
                       not after_on["stale"] and after_on["source"] == "slow_db" and after_off["stale"],
-                      f"on: answered {after_on['answered']!r} = the database; off: answered "
-                      f"{after_off['answered']!r} while the database held {after_off['database_holds']!r}",
+                      _("on: answered {on} = the database; off: answered {off} while the database held {held}").format(
+                          on=repr(after_on["answered"]), off=repr(after_off["answered"]),
+                          held=repr(after_off["database_holds"])),
                       "lab.cache.CacheAside(invalidate_on_write=True)")]  # fmt: skip
 
 
@@ -91,11 +96,11 @@ def invalidation(lab: Lab, db: SlowDB, key: str, ttl: float) -> Invalidation:
         for on in (True, False):
             db.update(key, original)
             cache = CacheAside(db, ttl=ttl, invalidate_on_write=on, lab=lab)
-            label = "invalidation on" if on else "invalidation OFF"
+            label = _("invalidation on") if on else _("invalidation OFF")
             cache.invalidate(key)
-            rows.append(_stale_row(f"{label}: first lookup", cache.get(key), db, key))
-            cache.update(key, f"{original} (updated, {label})")
-            rows.append(_stale_row(f"{label}: lookup after the update", cache.get(key), db, key))
+            rows.append(_stale_row(_("{label}: first lookup").format(label=label), cache.get(key), db, key))
+            cache.update(key, _("{value} (updated, {label})").format(value=original, label=label))
+            rows.append(_stale_row(_("{label}: lookup after the update").format(label=label), cache.get(key), db, key))
     finally:
         db.update(key, original)
         CacheAside(db, lab=lab).invalidate(key)
@@ -105,7 +110,7 @@ def invalidation(lab: Lab, db: SlowDB, key: str, ttl: float) -> Invalidation:
 def _stale_row(step: str, result: LookupResult, db: SlowDB, key: str) -> dict:
     """A lookup's row beside what the database holds now (read without its delay): stale when they differ."""
     holds = db.peek(key)
-    answered = result.value if result.found else "(not found)"
+    answered = result.value if result.found else _("(not found)")
     return {"step": step, "database_holds": holds, "answered": answered, "source": result.source,
             "stale": answered != holds}  # fmt: skip
 
@@ -116,7 +121,7 @@ class NegativeCaching(_Rows):
 
     def checks(self) -> list[Mark]:
         last = self.column("source")[-3:]
-        return [check("03.negative", "Negative caching spares the database", last == ["slow_db", "cache", "cache"],
+        return [check("03.negative", _("Negative caching spares the database"), last == ["slow_db", "cache", "cache"],
                       " → ".join(last), "lab.cache.CacheAside(cache_not_found=True)")]  # fmt: skip
 
 
@@ -126,28 +131,29 @@ def negative_caching(lab: Lab, db: SlowDB, key: str, ttl: float, lookups: int = 
     for on in (False, True):
         cache = CacheAside(db, ttl=ttl, cache_not_found=on, lab=lab)
         cache.invalidate(key)
-        label = "negative caching on" if on else "negative caching off"
+        label = _("negative caching on") if on else _("negative caching off")
         for n in range(1, lookups + 1):
-            rows.append(row(f"{label}: lookup {n}", cache.get(key)))
+            rows.append(row(_("{label}: lookup {number}").format(label=label, number=n), cache.get(key)))
         cache.invalidate(key)
     return NegativeCaching(tuple(rows))
 
 
-PROTECTIONS = {None: "none", "single-flight": "single-flight (in process)", "lock": "SET NX lock"}
+PROTECTIONS = {None: N_("none"), "single-flight": N_("single-flight (in process)"), "lock": N_("SET NX lock")}
 
 
 @dataclass(frozen=True)
 class Stampede(_Rows):
     """Per protection: how many of the concurrent lookups reached the database."""
 
-    HEADERS = {"lookups": "concurrent lookups", "database_reads": "database reads",
-               "from_cache": "answered from the cache", "wall_s": "wall time s"}  # fmt: skip
+    HEADERS = {"lookups": N_("concurrent lookups"), "database_reads": N_("database reads"),
+               "from_cache": N_("answered from the cache"), "wall_s": N_("wall time s")}  # fmt: skip
 
     def checks(self) -> list[Mark]:
         reads = self.column("database_reads")
-        return [check("03.stampede", "Stampede: many database reads without protection, one with it",
+        return [check("03.stampede", _("Stampede: many database reads without protection, one with it"),
                       reads[0] > 1 and reads[1:] == [1, 1],
-                      f"database reads {reads} for {self.rows[0]['lookups']} lookups",
+                      _("database reads {reads} for {lookups} lookups").format(reads=reads,
+                                                                               lookups=self.rows[0]["lookups"]),
                       'lab.cache.CacheAside(stampede_protection="single-flight")')]  # fmt: skip
 
 
@@ -161,13 +167,13 @@ def stampede(lab: Lab, db: SlowDB, key: str, clients: int = 50, ttl: float = 60)
         start = time.perf_counter()
         together = threading.Barrier(clients)  # every lookup starts at once, however slowly threads start
 
-        def look(_: int, cache: CacheAside = cache, together: threading.Barrier = together) -> LookupResult:
+        def look(_index: int, cache: CacheAside = cache, together: threading.Barrier = together) -> LookupResult:
             together.wait(timeout=30)
             return cache.get(key)
 
         with ThreadPoolExecutor(max_workers=clients) as pool:
             results = list(pool.map(look, range(clients)))
-        rows.append({"protection": PROTECTIONS[mode], "lookups": clients, "database_reads": db.reads - before,
+        rows.append({"protection": _(PROTECTIONS[mode]), "lookups": clients, "database_reads": db.reads - before,
                      "from_cache": sum(r.source == "cache" for r in results),
                      "wall_s": round(time.perf_counter() - start, 2)})  # fmt: skip
         cache.invalidate(key)
@@ -178,8 +184,8 @@ def stampede(lab: Lab, db: SlowDB, key: str, clients: int = 50, ttl: float = 60)
 class Jitter(_Rows):
     """Keys cached together, without then with TTL jitter: when the first and the last expire."""
 
-    HEADERS = {"jitter": "ttl jitter", "first_s": "first expiry s", "last_s": "last expiry s",
-               "spread_s": "spread s"}  # fmt: skip
+    HEADERS = {"jitter": N_("ttl jitter"), "first_s": N_("first expiry s"), "last_s": N_("last expiry s"),
+               "spread_s": N_("spread s")}  # fmt: skip
 
 
 def jitter(lab: Lab, db: SlowDB, keys: list[str], ttl: float, spread: float = 0.2) -> Jitter:
@@ -194,8 +200,8 @@ def jitter(lab: Lab, db: SlowDB, keys: list[str], ttl: float, spread: float = 0.
             cache.invalidate(key)
         ttls = [cache.get(key).ttl for key in keys]
         if None in ttls:  # a lookup answered without Redis (it went away mid-lesson): nothing was cached
-            raise LabError(f"Redis did not answer during the jitter lesson, so nothing was cached; start it with "
-                           f"{fix.command('up')} and run this cell again.")  # fmt: skip
+            raise LabError(_("Redis did not answer during the jitter lesson, so nothing was cached; start it with "
+                             "{command} and run this cell again.").format(command=fix.command("up")))  # fmt: skip
         rows.append({"jitter": f"+{amount:.0%}", "keys": len(keys), "first_s": round(min(ttls), 2),
                      "last_s": round(max(ttls), 2), "spread_s": round(max(ttls) - min(ttls), 2)})  # fmt: skip
         for key in keys:
@@ -216,7 +222,7 @@ class Outage(_Rows):
         return pd.DataFrame([{"skipped": self.skipped}]) if self.skipped else super().frame
 
     def checks(self) -> list[Mark]:
-        title = "Redis down: answered, then recovered"
+        title = _("Redis down: answered, then recovered")
         if self.skipped:
             return [Mark("03.outage", "checkpoint", "skipped", title, self.skipped)]
         states = self.column("cache")
@@ -228,15 +234,15 @@ def redis_unavailable(lab: Lab, db: SlowDB, key: str, ttl: float) -> Outage:
     """Stop the master: lookups still answer (from the database, with a warning); `up()`: the cache is back.
     On an external Redis, which the lab does not stop, the lesson says so and is skipped."""
     if lab.is_external:
-        return Outage((), skipped="skipped: stopping the master needs the lab's own servers, not an external Redis")
+        return Outage((), skipped=_("skipped: stopping the master needs the lab's own servers, not an external Redis"))
     cache = CacheAside(db, ttl=ttl, lab=lab)
-    rows = [row("Redis up", cache.get(key))]
+    rows = [row(_("Redis up"), cache.get(key))]
     servers.stop("master")
     try:
-        rows.append(row("master stopped", cache.get(key)))
-        rows.append(row("master stopped, again", cache.get(key)))
+        rows.append(row(_("master stopped"), cache.get(key)))
+        rows.append(row(_("master stopped, again"), cache.get(key)))
     finally:
         servers.up()
-    rows.append(row("after lab.up()", cache.get(key)))
-    rows.append(row("after lab.up(), again", cache.get(key)))
+    rows.append(row(_("after lab.up()"), cache.get(key)))
+    rows.append(row(_("after lab.up(), again"), cache.get(key)))
     return Outage(tuple(rows))

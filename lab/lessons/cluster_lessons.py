@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..cache.lookup import LookupResult
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..servers import cluster
 from ..servers.context import Lab
@@ -28,9 +29,10 @@ class Nodes(_Rows):
 
     def checks(self) -> list[Mark]:
         roles, served = self.column("role"), cluster.slots_served(list(self.rows))
-        return [check("07.shape", "Three masters and three replicas, all 16384 slots served",
+        return [check("07.shape", _("Three masters and three replicas, all 16384 slots served"),
                       roles.count("master") == 3 and roles.count("replica") == 3 and served == 16384,
-                      f"{roles.count('master')} masters, {roles.count('replica')} replicas, {served} slots served",
+                      _("{masters} masters, {replicas} replicas, {served} slots served").format(
+                          masters=roles.count("master"), replicas=roles.count("replica"), served=served),
                       "lab.cluster.down(); lab.cluster.up()")]  # fmt: skip
 
 
@@ -43,13 +45,13 @@ def nodes(lab: Lab) -> Nodes:
 class Placement(_Rows):
     """For each key: its hash slot and the port of the master serving it (the last two share a hash tag)."""
 
-    HEADERS = {"master_port": "master port"}
+    HEADERS = {"master_port": N_("master port")}
 
     def checks(self) -> list[Mark]:
         slots, keys = self.column("slot"), self.column("key")
-        return [check("07.hash_tag", "A hash tag puts keys in the same slot", slots[-1] == slots[-2],
-                      f"{keys[-2]} and {keys[-1]} → slot {slots[-1]}",
-                      "lab.cluster_lessons.placement(ctx, ['cache:{user:1}:name', 'cache:{user:1}:email'])")]  # fmt: skip
+        figure = _("{first} and {second} → slot {slot}").format(first=keys[-2], second=keys[-1], slot=slots[-1])
+        hint = "lab.cluster_lessons.placement(ctx, ['cache:{user:1}:name', 'cache:{user:1}:email'])"
+        return [check("07.hash_tag", _("A hash tag puts keys in the same slot"), slots[-1] == slots[-2], figure, hint)]
 
 
 def placement(lab: Lab, keys: list[str]) -> Placement:
@@ -77,11 +79,12 @@ class Moved(Measured):
         return pd.DataFrame([{"asked": self.node, "key": self.key, "reply": self.reply}])
 
     def checks(self) -> list[Mark]:
-        return [check("07.moved", "A plain client meets MOVED", bool(self.reply) and self.reply.startswith("MOVED"),
-                      self.reply or "no reply", "lab.cluster_lessons.moved_for_plain_client(ctx, 'cache:test-key')")]  # fmt: skip
+        return [check("07.moved", _("A plain client meets MOVED"),
+                      bool(self.reply) and self.reply.startswith("MOVED"), self.reply or _("no reply"),
+                      "lab.cluster_lessons.moved_for_plain_client(ctx, 'cache:test-key')")]  # fmt: skip
 
     def __str__(self) -> str:
-        return f"asked node {self.node} for {self.key!r}: {self.reply}"
+        return _("asked node {node} for {key}: {reply}").format(node=self.node, key=repr(self.key), reply=self.reply)
 
 
 def moved_for_plain_client(lab: Lab, key: str) -> Moved:
@@ -115,7 +118,8 @@ class ClusterLookups(Measured):
 
     def checks(self) -> list[Mark]:
         sources = [r.source for r in self.results]
-        return [check("07.cache", "Cache-aside over the cluster: slow_db then cache", sources == ["slow_db", "cache"],
+        return [check("07.cache", _("Cache-aside over the cluster: slow_db then cache"),
+                      sources == ["slow_db", "cache"],
                       " → ".join(sources), "lab.cluster.cluster_client('app')")]  # fmt: skip
 
 
@@ -139,10 +143,13 @@ class Takeover(Measured):
 
     def checks(self) -> list[Mark]:
         node_timeout = int(conf_value("cluster.conf", "cluster-node-timeout")) / 1000
-        return [check("07.failover", "A replica took over the failed master's slots, after cluster-node-timeout",
+        figure = _("in {seconds} s (cluster-node-timeout {timeout} s)").format(
+            seconds=thousands(f"{self.failover_s:.2f}"), timeout=thousands(f"{node_timeout:g}")
+        )
+        return [check("07.failover", _("A replica took over the failed master's slots, after cluster-node-timeout"),
                       self.new_master_port != self.killed_port and self.value == "after the failover"
                       and node_timeout * 0.9 <= self.failover_s <= 4 * node_timeout + 1,
-                      f"in {self.failover_s:.2f} s (cluster-node-timeout {node_timeout:g} s)", "lab.cluster.up()")]  # fmt: skip
+                      figure, "lab.cluster.up()")]  # fmt: skip
 
 
 def kill_master_and_time(lab: Lab, slot_key: str | None = None, timeout: float = 30.0) -> Takeover:
@@ -160,7 +167,9 @@ def kill_master_and_time(lab: Lab, slot_key: str | None = None, timeout: float =
     pid = pid_of(node)
     if pid is None:
         raise LabError(
-            f"The cluster node on port {owner.port} is not running; {fix.command('cluster up')} restarts it."
+            _("The cluster node on port {port} is not running; {command} restarts it.").format(
+                port=owner.port, command=fix.command("cluster up")
+            )
         )
     kill_pid(pid)
     killed = time.perf_counter()
@@ -173,7 +182,11 @@ def kill_master_and_time(lab: Lab, slot_key: str | None = None, timeout: float =
             refused += 1
             time.sleep(0.05)
     else:
-        raise LabError(f"No replica took over slot {slot} within {timeout:.0f} s; see {s.home}/cluster-*.log.")
+        raise LabError(
+            _("No replica took over slot {slot} within {timeout} s; see {logs}.").format(
+                slot=slot, timeout=f"{timeout:.0f}", logs=f"{s.home}/cluster-*.log"
+            )
+        )
     took = time.perf_counter() - killed
     new_owner = rc.get_node_from_key(slot_key)
     value = rc.get(slot_key)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..cache.lookup import CacheAside, LookupResult
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..servers import clients, sentinel
 from ..servers import pair as servers
@@ -39,21 +40,25 @@ def _seconds(directive: str) -> float:
 class Failovers(_Rows):
     """Failovers under a write load, one row each: how long, writes refused, acknowledged, lost."""
 
-    HEADERS = {"lag_s": "replica lag before the crash s"}
+    HEADERS = {"lag_s": N_("replica lag before the crash s")}
 
     def checks(self) -> list[Mark]:
         f = self.frame
         if f.lag_s.max() > 0:  # the replica made to lag: what WAIT keeps
             lost = {w: int(f[f["wait"] == w].writes_lost.sum()) for w in (False, True)}
-            return [check("06.wait", "WAIT: no acknowledged write lost", lost[True] == 0,
-                          f"without WAIT {lost[False]} lost, with WAIT {lost[True]}", "lab.client().wait(1, 200)")]  # fmt: skip
+            return [check("06.wait", _("WAIT: no acknowledged write lost"), lost[True] == 0,
+                          _("without WAIT {without} lost, with WAIT {with_wait}").format(without=lost[False],
+                                                                                        with_wait=lost[True]),
+                          "lab.client().wait(1, 200)")]  # fmt: skip
         down_after, failover_timeout = _seconds("down-after-milliseconds"), _seconds("failover-timeout")
         limit = down_after + 3 * failover_timeout  # noticing, then at most one retried election
         took = f.failover_s
-        return [check("06.failover_time", "Sentinel waited down-after-milliseconds, then promoted the replica (p50)",
-                      took.min() >= 0.9 * down_after and took.median() <= limit,
-                      f"p50 {took.median():.2f} s, min {took.min():.2f} s (down-after {down_after:g} s; "
-                      f"limit {limit:g} s: an election retried once)", "lab.sentinel.up()")]  # fmt: skip
+        figure = _("p50 {p50} s, min {fastest} s (down-after {down_after} s; limit {limit} s: an election retried "
+                   "once)").format(p50=thousands(f"{took.median():.2f}"), fastest=thousands(f"{took.min():.2f}"),
+                                   down_after=thousands(f"{down_after:g}"), limit=thousands(f"{limit:g}"))  # fmt: skip
+        return [check("06.failover_time", _("Sentinel waited down-after-milliseconds, then promoted the replica (p50)"),
+                      took.min() >= 0.9 * down_after and took.median() <= limit, figure,
+                      "lab.sentinel.up()")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,10 @@ class Timeline(_Rows):
     def checks(self) -> list[Mark]:
         f = self.frame
         during = f[f.phase == "after the kill"]
-        return [check("06.cache_answered", "The cache kept answering during the failover, then used the new master",
+        return [check("06.cache_answered", _("The cache kept answering during the failover, then used the new master"),
                       f.value.notna().all() and (during.cache == "unavailable").any() and f.cache.iloc[-1] == "hit",
-                      f"{len(f)} lookups, all answered; {(during.cache == 'unavailable').sum()} from the database",
+                      _("{lookups} lookups, all answered; {from_db} from the database").format(
+                          lookups=len(f), from_db=(during.cache == "unavailable").sum()),
                       "lab.sentinel.up()")]  # fmt: skip
 
     def summary(self):
@@ -93,9 +99,10 @@ class Topology(Measured):
 
     def checks(self) -> list[Mark]:
         roles = [s.actual_role for s in self.statuses]
-        return [check("06.topology", "The lab's topology is back",
+        return [check("06.topology", _("The lab's topology is back"),
                       roles == ["master", "slave"] and self.statuses[1].link_status == "up",
-                      f"roles {roles}, link {self.statuses[1].link_status}", "lab.up()")]  # fmt: skip
+                      _("roles {roles}, link {link}").format(roles=roles, link=self.statuses[1].link_status),
+                      "lab.up()")]  # fmt: skip
 
 
 def restore(lab: Lab | None = None, sentinels: bool = True) -> Topology:
@@ -115,7 +122,7 @@ class _Writer:
     has it too."""
 
     def __init__(self, lab: Lab, use_wait: bool, interval: float):
-        _, self.master = sentinel.client_factory("admin", socket_timeout=0.3, socket_connect_timeout=0.3)
+        _sentinels, self.master = sentinel.client_factory("admin", socket_timeout=0.3, socket_connect_timeout=0.3)
         self.lab, self.use_wait, self.interval = lab, use_wait, interval
         self.acked: list[int] = []
         self.refused = self.n = 0
@@ -181,7 +188,9 @@ def run_once(
     the master acknowledged have not reached the replica when it dies — the case `WAIT` is for. With
     `lag_s=0` on loopback, little is ever in flight at the crash — rarely anything, never guaranteed."""
     if not all(r["state"] == "up" for r in sentinel.status()):
-        raise LabError(f"The sentinels are not running; start them with {fix.command('up --sentinel')}.")
+        raise LabError(
+            _("The sentinels are not running; start them with {command}.").format(command=fix.command("up --sentinel"))
+        )
     modes = use_wait if isinstance(use_wait, tuple) else (use_wait,)
     writers = [_Writer(lab, mode, interval) for mode in modes]
     threads = [threading.Thread(target=w.run, args=(timeout,), daemon=True, name="failover-writer") for w in writers]
@@ -208,11 +217,14 @@ def run_once(
             w.stop.set()
     if any(w.failover_s is None for w in writers):
         raise LabError(
-            f"No new master accepted writes within {timeout:.0f} s; see the sentinels' logs in the state directory."
+            _(
+                "No new master accepted writes within {timeout} s; see the sentinels' logs in the state directory."
+            ).format(timeout=f"{timeout:.0f}")
         )
     new_master = sentinel.client_factory("admin")[0].discover_master(sentinel.MASTER_NAME)
     rows = [{"wait": w.use_wait, "lag_s": lag_s, "killed_pid": killed_pid, "failover_s": round(w.failover_s, 3),
-             "writes_refused": w.refused, "writes_acknowledged": len(w.acked), "writes_lost": len(w.lost(new_master[1])),
+             "writes_refused": w.refused, "writes_acknowledged": len(w.acked),
+             "writes_lost": len(w.lost(new_master[1])),
              "killed_role": killed_role, "new_master_port": new_master[1]} for w in writers]  # fmt: skip
     return rows if isinstance(use_wait, tuple) else rows[0]
 
@@ -234,7 +246,9 @@ def rejoin(lab: Lab, role: str, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while c.info("replication").get("master_link_status") != "up":
             if time.monotonic() > deadline:
-                raise LabError(f"The restarted {role} did not link to the new master; run {fix.command('up')}.")
+                said = (_("The restarted master did not link to the new master; run {command}.") if role == "master"
+                        else _("The restarted replica did not link to the new master; run {command}."))  # fmt: skip
+                raise LabError(said.format(command=fix.command("up")))
             time.sleep(0.01)
 
 
@@ -245,11 +259,10 @@ def measure(
     (the sentinels keep their view); `restore()` at the end gives the lab its usual topology back. `first`: a
     `lookups_through_failover` timeline whose crash (a writer wrote through it too) counts as the first run."""
     if runs < 1:
-        raise LabError("runs must be at least 1, e.g. runs=5.")
+        raise LabError(_("runs must be at least 1, e.g. runs=5."))
     rows = [first.failover] if first is not None and first.failover is not None and not use_wait and not lag_s else []
-    for _ in progress(
-        range(runs - len(rows)), desc=f"failovers ({'with' if use_wait else 'without'} WAIT)", unit="runs"
-    ):
+    desc = _("failovers (with WAIT)") if use_wait else _("failovers (without WAIT)")
+    for _run in progress(range(runs - len(rows)), desc=desc, unit=_("runs")):
         row = run_once(lab, use_wait, lag_s)
         rows.append(row)
         rejoin(lab, row["killed_role"])
@@ -260,7 +273,7 @@ def lost_writes(lab: Lab, lag_s: float) -> Failovers:
     """One failover, two writers side by side through it — one without WAIT, one with it — the replica made to lag
     `lag_s` s before the crash: a row per writer."""
     if lag_s <= 0:
-        raise LabError("lag_s must be positive, e.g. lag_s=0.3: without a lagging replica there is little to lose.")
+        raise LabError(_("lag_s must be positive, e.g. lag_s=0.3: without a lagging replica there is little to lose."))
     rows = run_once(lab, (False, True), lag_s)
     rejoin(lab, rows[0]["killed_role"])
     return Failovers(tuple(rows))
@@ -272,7 +285,7 @@ def lookups_through_failover(
     """The cache-aside lookup over `redis.sentinel`: one lookup every `every` s while the master is killed
     and replaced. Lookups keep answering (from the database while there is no master), then use the cache
     of the new master. A writer writes beside them (as in `measure`): the timeline's `failover` row."""
-    _, app = sentinel.client_factory("app", socket_timeout=0.3, socket_connect_timeout=0.3)
+    _sentinels, app = sentinel.client_factory("app", socket_timeout=0.3, socket_connect_timeout=0.3)
     cache = CacheAside(db, client=app, lab=lab)
     cache.get(key)
     rows: list[dict] = []

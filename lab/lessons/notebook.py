@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import N_, _, translated_conf
 from ..core.marks import Mark, check
 from ..state import settings
 from .results import Measured
+
+ROLES = (N_("master"), N_("replica"))  # the roles' names, for the catalogue: shown through _()
 
 
 def _markdown(text: str):
@@ -29,14 +32,18 @@ def _markdown(text: str):
 def show_file(path: str | Path, language: str = "") -> object:
     """A file of the repository as a Markdown code block (e.g. `conf/master.conf`)."""
     full = Path(path) if Path(path).is_absolute() else settings.REPO_ROOT / path
-    return _markdown(f"**`{full.relative_to(settings.REPO_ROOT)}`**\n\n```{language}\n{full.read_text()}```")
+    text = full.read_text()
+    if full.parent == settings.CONF_DIR:  # the lab's conf files: their comments in the student's language
+        text = translated_conf(full.name, text)
+    return _markdown(f"**`{full.relative_to(settings.REPO_ROOT)}`**\n\n```{language}\n{text}```")
 
 
 def show_source(obj: object) -> object:
     """The real code of a lab function, so the narrative never drifts from the library."""
     module = inspect.getmodule(obj)
     where = f"{module.__name__}" if module else ""
-    return _markdown(f"*from `{where}`*\n\n```python\n{inspect.getsource(obj)}```")
+    said = _("from {module}").format(module=f"`{where}`")
+    return _markdown(f"*{said}*\n\n```python\n{inspect.getsource(obj)}```")
 
 
 def redact(text: str) -> str:
@@ -51,7 +58,8 @@ def show_runtime_conf(role: str) -> object:
 
     node = pair_nodes(settings.load())[role]
     text = redact(node.runtime_conf.read_text()).replace(str(settings.REPO_ROOT), "<repo>")
-    return _markdown(f"**the {role}'s runtime configuration** (passwords hidden)\n\n```\n{text}```")
+    title = _("the {role}'s runtime configuration").format(role=_(role))
+    return _markdown(f"**{title}** {_('(passwords hidden)')}\n\n```\n{text}```")
 
 
 def status_table():
@@ -138,7 +146,8 @@ def monitor(lab, action, role: str = "master", limit: int = 20) -> object:
         proc.wait(5)
         reader.join(2)
     shown = [line for line in seen if line != "OK"]  # (its greeting)
-    print("\n".join(shown[:limit]) + (f"\n… {len(shown) - limit} more" if len(shown) > limit else ""))
+    more = "\n" + _("… {count} more").format(count=len(shown) - limit) if len(shown) > limit else ""
+    print("\n".join(shown[:limit]) + more)
     return result
 
 
@@ -165,13 +174,15 @@ class ByHand(Measured):
         return pd.DataFrame([{"server": role, "log": line} for role, lines in self.logs.items() for line in lines])
 
     def __str__(self) -> str:
-        said = [f"# {role}'s terminal\n" + "\n".join(lines) for role, lines in self.logs.items()]
-        return "In two terminals, from the clone:\n" + "\n".join(self.commands) + "\n\n" + "\n\n".join(said)
+        terminal = _("# {role}'s terminal")
+        said = [terminal.format(role=_(role)) + "\n" + "\n".join(lines) for role, lines in self.logs.items()]
+        return _("In two terminals, from the clone:") + "\n" + "\n".join(self.commands) + "\n\n" + "\n\n".join(said)
 
     def checks(self) -> list[Mark]:
         synced = any("Finished with success" in line for line in self.logs.get("replica", []))
-        return [check("01.by_hand", "By hand, from conf/: the replica logged its sync with the master",
-                      self.linked and synced, f"{sum(map(len, self.logs.values()))} log lines", "lab.up()")]  # fmt: skip
+        lines = _("{count} log lines").format(count=sum(map(len, self.logs.values())))
+        return [check("01.by_hand", _("By hand, from conf/: the replica logged its sync with the master"),
+                      self.linked and synced, lines, "lab.up()")]  # fmt: skip
 
 
 def by_hand(lab) -> ByHand:
@@ -225,11 +236,11 @@ def by_hand(lab) -> ByHand:
             for path in (node.runtime_conf, node.log_file, node.pid_file):
                 path.unlink(missing_ok=True)
     home = shlex.quote(str(s.home))
-    commands = (
-        "./workbook down   # the lab's pair stops: the two terminals take its ports",
-        f"redis-server {home}/master.runtime.conf --daemonize no --logfile ''   # terminal 1",
-        f"redis-server {home}/replica.runtime.conf --daemonize no --logfile ''  # terminal 2",
-        "# Ctrl-C in each terminal stops its server; ./workbook up brings the lab back",
+    commands = (  # shell lines, translated in their comments only
+        "./workbook down   # " + _("the lab's pair stops: the two terminals take its ports"),
+        f"redis-server {home}/master.runtime.conf --daemonize no --logfile ''   # " + _("terminal 1"),
+        f"redis-server {home}/replica.runtime.conf --daemonize no --logfile ''  # " + _("terminal 2"),
+        "# " + _("Ctrl-C in each terminal stops its server; ./workbook up brings the lab back"),
     )
     return ByHand(commands, logs, linked)
 
@@ -271,10 +282,14 @@ class Benchmark(Measured):
     def __str__(self) -> str:
         if self.missing:
             return self.missing
+        pair = _("{command} {benchmark} µs against {python} µs")
         said = ", ".join(
-            f"{n} {self.c_us[n]:.0f} µs against {self.py_us[n]:.0f} µs" for n in self.c_us if n in self.py_us
+            pair.format(command=n, benchmark=f"{self.c_us[n]:.0f}", python=f"{self.py_us[n]:.0f}")
+            for n in self.c_us
+            if n in self.py_us
         )
-        return f"$ {self.command}\nOne client each, on the same server — redis-benchmark against redis-py, p50: {said}."
+        compared = _("One client each, on the same server — redis-benchmark against redis-py, p50: {said}.")
+        return f"$ {self.command}\n" + compared.format(said=said)
 
     def checks(self) -> list[Mark]:
         return []  # a comparison to read, not a checkpoint: not every machine has redis-benchmark
@@ -295,15 +310,15 @@ def redis_benchmark(lab, requests: int = 20000, samples: int = 2000) -> Benchmar
     from ..state import binaries
 
     if lab.is_external:
-        return Benchmark("", {}, {}, "redis-benchmark runs on a throwaway server of this machine, next to the lab's "
-                                     "own: with an external Redis it is skipped.")  # fmt: skip
+        return Benchmark("", {}, {}, _("redis-benchmark runs on a throwaway server of this machine, next to the lab's "
+                                       "own: with an external Redis it is skipped."))  # fmt: skip
     try:
         found = shutil.which("redis-benchmark") or _beside(binaries.cli(lab.settings.redis_cli).path, "redis-benchmark")
     except LabError:  # no redis-cli either: no Redis tools at all
         found = None
     if not found:
-        return Benchmark("", {}, {}, "redis-benchmark is not on this machine (it comes with Redis: `sudo apt install "
-                                     "redis-tools`, `brew install redis`); the comparison is skipped.")  # fmt: skip
+        return Benchmark("", {}, {}, _("redis-benchmark is not on this machine (it comes with Redis: `sudo apt install "
+                                       "redis-tools`, `brew install redis`); the comparison is skipped."))  # fmt: skip
     s = lab.settings
     node = Node(f"bench-{secrets.token_hex(3)}", 0, s.home)
     sock = s.home / f"{node.role}.sock"
@@ -327,7 +342,7 @@ def redis_benchmark(lab, requests: int = 20000, samples: int = 2000) -> Benchmar
                 c_us[row["test"]] = 1e6 / float(row["rps"])  # (one client: a request every 1/rps s)
         client, timed = connect(decode_responses=True), {"SET": [], "GET": []}
         key, value = "key:__rand_int__", "xxx"  # what redis-benchmark writes (3 bytes)
-        for _ in range(samples):
+        for _round in range(samples):
             for name, call in (("SET", lambda: client.set(key, value)), ("GET", lambda: client.get(key))):
                 start = time.perf_counter()
                 call()

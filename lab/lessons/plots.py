@@ -1,11 +1,16 @@
-"""Pure functions: a measurement's result (or its DataFrame) in, a matplotlib Figure out. Large fonts, titles, units: readable on a projector."""
+"""Pure functions: a measurement's result (or its DataFrame) in, a matplotlib Figure out. Large fonts, titles,
+units: readable on a projector. Every text in the current language (a title given is shown through `_()` too:
+a default is marked `N_()`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.i18n import N_, _, thousands
+
 COLOURS = ["#1a7f37", "#bc4c00", "#0969da", "#8250df", "#cf222e", "#9a6700"]
 STYLE = {"font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "legend.fontsize": 11}
+ROLES = (N_("master"), N_("replica"))  # a frame's `server` names, for the catalogue: shown through _()
 
 
 def _figure(width: float = 9, height: float = 4.8):
@@ -33,7 +38,7 @@ def _variants(df, variants):
     return list(variants) if variants else list(dict.fromkeys(df["variant"]))
 
 
-def latency_histogram(df, variants=None, title: str = "Latency: cache hit vs miss"):
+def latency_histogram(df, variants=None, title: str = N_("Latency: cache hit vs miss")):
     """Histograms of `latency_us` per variant on a log axis (hits and misses are 1000× apart)."""
     df = _frame(df)
     fig, ax = _figure()
@@ -41,15 +46,16 @@ def latency_histogram(df, variants=None, title: str = "Latency: cache hit vs mis
     bins = np.logspace(np.log10(data.latency_us.min() * 0.9), np.log10(data.latency_us.max() * 1.1), 80)
     for colour, name in zip(COLOURS, _variants(df, variants)):
         values = data[data.variant == name].latency_us
-        ax.hist(values, bins=bins, alpha=0.7, color=colour, label=f"{name} (p50 {_human(values.median())})")
+        label = _("{variant} (p50 {latency})").format(variant=name, latency=_human(values.median()))
+        ax.hist(values, bins=bins, alpha=0.7, color=colour, label=label)
     ax.set_xscale("log")
-    ax.set(title=title, xlabel="latency (µs, log scale)", ylabel="lookups")
+    ax.set(title=_(title), xlabel=_("latency (µs, log scale)"), ylabel=_("lookups"))
     ax.legend()
     _apply_style(ax)
     return fig
 
 
-def latency_ecdf(df, variants=None, title: str = "Latency distribution (ECDF)"):
+def latency_ecdf(df, variants=None, title: str = N_("Latency distribution (ECDF)")):
     """The empirical CDF per variant: read any percentile off the y axis."""
     df = _frame(df)
     fig, ax = _figure()
@@ -60,13 +66,13 @@ def latency_ecdf(df, variants=None, title: str = "Latency distribution (ECDF)"):
     for q, where in ((0.5, "bottom"), (0.99, "top")):  # p99's label under its line: inside the axes
         ax.axhline(q, color="#888", lw=0.8, ls="--")
         ax.text(0.01, q, f" p{int(q * 100)}", va=where, color="#555", transform=ax.get_yaxis_transform())
-    ax.set(title=title, xlabel="latency (µs, log scale)", ylabel="fraction of lookups ≤ x", ylim=(0, 1.02))
+    ax.set(title=_(title), xlabel=_("latency (µs, log scale)"), ylabel=_("fraction of lookups ≤ x"), ylim=(0, 1.02))
     ax.legend(loc="lower right")
     _apply_style(ax)
     return fig
 
 
-def latency_boxes(df, variants=None, title: str = "Latency per variant"):
+def latency_boxes(df, variants=None, title: str = N_("Latency per variant")):
     """A box per variant (log axis), whiskers at p1/p99, outliers hidden."""
     df = _frame(df)
     fig, ax = _figure(9, 0.7 * max(3, len(_variants(df, variants))) + 1.5)
@@ -79,56 +85,58 @@ def latency_boxes(df, variants=None, title: str = "Latency per variant"):
         patch.set_facecolor(colour)
         patch.set_alpha(0.6)
     ax.set_xscale("log")
-    ax.set(title=title, xlabel="latency (µs, log scale; whiskers p1–p99)")
+    ax.set(title=_(title), xlabel=_("latency (µs, log scale; whiskers p1–p99)"))
     _apply_style(ax)
     return fig
 
 
-def ttl_countdown(df, title: str = "One key: TTL vs PTTL vs ideal"):
+def ttl_countdown(df, title: str = N_("One key: TTL vs PTTL vs ideal")):
     """Measured TTL (whole seconds: a staircase) and PTTL (smooth) against the ideal line, per server."""
     df = _frame(df)
     fig, ax = _figure()
     live = df[df.ttl_s >= 0]
-    ax.plot(live.t, live.ideal_s, color="#888", lw=1.5, ls="--", label="ideal: ttl − t")
+    ax.plot(live.t, live.ideal_s, color="#888", lw=1.5, ls="--", label=_("ideal: ttl − t"))
     for colour, (server, part) in zip(COLOURS, live.groupby("server", sort=False)):
-        ax.step(part.t, part.ttl_s, where="post", color=colour, lw=2, label=f"TTL on the {server} (s)")
-        ax.plot(part.t, part.pttl_s, color=colour, lw=1, marker=".", alpha=0.6, label=f"PTTL on the {server} (ms → s)")
-    ax.set(title=title, xlabel="time since SET (s)", ylabel="remaining time to live (s)")
+        role = _(server)  # the role ("master", "replica") in the current language
+        ttl, pttl = _("TTL on the {server} (s)"), _("PTTL on the {server} (ms → s)")
+        ax.step(part.t, part.ttl_s, where="post", color=colour, lw=2, label=ttl.format(server=role))
+        ax.plot(part.t, part.pttl_s, color=colour, lw=1, marker=".", alpha=0.6, label=pttl.format(server=role))
+    ax.set(title=_(title), xlabel=_("time since SET (s)"), ylabel=_("remaining time to live (s)"))
     ax.legend(ncol=2)
     _apply_style(ax)
     return fig
 
 
-def population_decay(df, title: str = "A population of keys expiring"):
+def population_decay(df, title: str = N_("A population of keys expiring")):
     """Live keys over time (measured vs ideal) and the server's expired_keys counter."""
     df = _frame(df)
     fig, ax = _figure()
-    ax.plot(df.t, df.ideal_live, color="#888", ls="--", lw=1.5, label="ideal: keys whose TTL has not run out")
-    ax.plot(df.t, df.live_keys, color=COLOURS[0], lw=2.5, label="live keys (INFO keyspace)")
-    ax.plot(df.t, df.expired_keys, color=COLOURS[1], lw=2, label="expired_keys (INFO stats)")
-    ax.set(title=title, xlabel="time since the keys were written (s)", ylabel="keys")
+    ax.plot(df.t, df.ideal_live, color="#888", ls="--", lw=1.5, label=_("ideal: keys whose TTL has not run out"))
+    ax.plot(df.t, df.live_keys, color=COLOURS[0], lw=2.5, label=_("live keys (INFO keyspace)"))
+    ax.plot(df.t, df.expired_keys, color=COLOURS[1], lw=2, label="expired_keys (INFO stats)")  # as Redis names it
+    ax.set(title=_(title), xlabel=_("time since the keys were written (s)"), ylabel=_("keys"))
     ax.legend()
     _apply_style(ax)
     return fig
 
 
-def lazy_vs_active(df, title: str = "Expired but never read: who removes them?"):
+def lazy_vs_active(df, title: str = N_("Expired but never read: who removes them?")):
     """Keys still in memory after their TTL, with and without the active expire cycle."""
     df = _frame(df)
     fig, ax = _figure()
     for colour, (label, part) in zip(COLOURS, df[df.phase == "never read"].groupby("expiry", sort=False)):
         ax.plot(part.t, part.keys_in_memory, color=colour, lw=2.5, marker="o", label=label)
-    ax.set(title=title, xlabel="time since the keys were written (s)", ylabel="keys in memory")
+    ax.set(title=_(title), xlabel=_("time since the keys were written (s)"), ylabel=_("keys in memory"))
     ax.legend()
     _apply_style(ax)
     return fig
 
 
 def _human(us: float) -> str:
-    return f"{us / 1000:.1f} ms" if us >= 1000 else f"{us:.0f} µs"
+    return f"{thousands(f'{us / 1000:.1f}')} ms" if us >= 1000 else f"{us:.0f} µs"
 
 
-def partition(df, title: str = "The replica's link cut, then restored"):
+def partition(df, title: str = N_("The replica's link cut, then restored")):
     """Offsets of master and replica over time, and how many writes behind the replica reads."""
     df = _frame(df)
     import matplotlib.pyplot as plt
@@ -138,11 +146,11 @@ def partition(df, title: str = "The replica's link cut, then restored"):
     plt.close(fig)
     cut = df[df["link_cut"]].t.max() if df["link_cut"].any() else None
     top.plot(df.t, df["master_offset"], color=COLOURS[0], lw=2.5, label="master_repl_offset")
-    top.plot(df.t, df["replica_offset"], color=COLOURS[1], lw=2.5, label="replica's slave_repl_offset")
-    top.set(title=title, ylabel="replication offset (bytes)")
+    top.plot(df.t, df["replica_offset"], color=COLOURS[1], lw=2.5, label=_("replica's slave_repl_offset"))
+    top.set(title=_(title), ylabel=_("replication offset (bytes)"))
     top.legend()
     bottom.plot(df.t, df["stale_by"], color=COLOURS[4], lw=2.5, drawstyle="steps-post")
-    bottom.set(xlabel="time (s)", ylabel="replica behind (writes)")
+    bottom.set(xlabel=_("time (s)"), ylabel=_("replica behind (writes)"))
     for ax in (top, bottom):
         if cut is not None:
             ax.axvspan(0, cut, color="#cf222e", alpha=0.08)
@@ -151,20 +159,22 @@ def partition(df, title: str = "The replica's link cut, then restored"):
     return fig
 
 
-def silent_partition(df, freeze_s: float, repl_timeout: float,
-                     title: str = "A silent partition: the master frozen, the replica still says link up"):  # fmt: skip
+SILENT_PARTITION = N_("A silent partition: the master frozen, the replica still says link up")
+
+
+def silent_partition(df, freeze_s: float, repl_timeout: float, title: str = SILENT_PARTITION):
     """The replica's `master_link_status` (up / down) over time while the master is frozen (shaded), and the
     moment `repl-timeout` had passed (dashed)."""
     df = _frame(df)
     fig, ax = _figure(9, 3.8)
     frozen = freeze_s
-    ax.axvspan(0, frozen, color="#cf222e", alpha=0.08, label="master frozen (SIGSTOP)")
+    ax.axvspan(0, frozen, color="#cf222e", alpha=0.08, label=_("master frozen (SIGSTOP)"))
     ax.step(df.t, (df.link == "up").astype(int), where="post", color=COLOURS[0], lw=2.5,
-            label="replica's master_link_status")  # fmt: skip
+            label=_("replica's master_link_status"))  # fmt: skip
     ax.axvline(repl_timeout, color=COLOURS[1], ls="--", lw=1.5, label="repl-timeout")
     ax.set_yticks([0, 1], ["down", "up"])
     ax.set_ylim(-0.2, 1.3)
-    ax.set(title=title, xlabel="time since the master was frozen (s)")
+    ax.set(title=_(title), xlabel=_("time since the master was frozen (s)"))
     ax.legend(loc="center right")
     _apply_style(ax)
     return fig
@@ -175,6 +185,8 @@ def stampede_reads(result, title: str | None = None):
     df = _frame(result)
     fig, ax = _figure(8, 4)
     ax.bar(df.protection, df.database_reads, color=["#bc4c00", "#1a7f37", "#0969da"][: len(df)])
-    ax.set(title=title or f"{int(df.lookups.iloc[0])} concurrent misses on one key", ylabel="database reads")
+    if not title:
+        title = _("{count} concurrent misses on one key").format(count=int(df.lookups.iloc[0]))
+    ax.set(title=title, ylabel=_("database reads"))
     _apply_style(ax)
     return fig

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..servers import pair as servers
 from ..servers import sentinel
@@ -50,18 +51,22 @@ class SilentPartition(Measured):
 
     def __str__(self) -> str:
         if self.up_for_s is None:
-            return (f"The replica said link up for the whole {self.freeze_s:g} s freeze (repl-timeout "
-                    f"{self.repl_timeout} s): it never noticed.")  # fmt: skip
-        return (f"The replica said link up for {self.up_for_s:.1f} s of the freeze (repl-timeout {self.repl_timeout} s), "
-                f"then down; once the master resumed, it was linked again {self.relinked_s:.1f} s later.")  # fmt: skip
+            return _("The replica said link up for the whole {freeze} s freeze (repl-timeout {timeout} s): it never "
+                     "noticed.").format(freeze=thousands(f"{self.freeze_s:g}"), timeout=self.repl_timeout)  # fmt: skip
+        return _("The replica said link up for {up_for} s of the freeze (repl-timeout {timeout} s), then down; once "
+                 "the master resumed, it was linked again {relinked} s later.").format(
+            up_for=thousands(f"{self.up_for_s:.1f}"), timeout=self.repl_timeout,
+            relinked=thousands(f"{self.relinked_s:.1f}"))  # fmt: skip
 
     def checks(self) -> list[Mark]:
         up_for = self.up_for_s
-        return [check("02.silent_partition", "A silent partition: the link says up until repl-timeout, then down",
+        figure = _("link up for {up_for} s of a {freeze} s freeze (repl-timeout {timeout} s); linked again "
+                   "{relinked} s after the master resumed").format(
+            up_for=thousands(str(up_for)), freeze=thousands(f"{self.freeze_s:g}"), timeout=self.repl_timeout,
+            relinked=thousands(f"{self.relinked_s:.1f}"))  # fmt: skip
+        return [check("02.silent_partition", _("A silent partition: the link says up until repl-timeout, then down"),
                       up_for is not None and up_for >= self.repl_timeout - 0.2 and self.rows[-1]["link"] == "up",
-                      f"link up for {up_for} s of a {self.freeze_s:g} s freeze (repl-timeout {self.repl_timeout} s); "
-                      f"linked again {self.relinked_s:.1f} s after the master resumed",
-                      "lab.replica_limits.silent_partition(ctx, 3.5, 1)")]  # fmt: skip
+                      figure, "lab.replica_limits.silent_partition(ctx, 3.5, 1)")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,9 @@ class ReplicaMemory(Measured):
 
     rows: tuple[dict, ...]
     chapter = "02"
-    HEADERS = {"maxmemory": "replica maxmemory", "used_memory": "replica used_memory",
-               "evicted_keys": "replica evicted_keys", "on_master": "our keys on the master",
-               "on_replica": "our keys on the replica"}  # fmt: skip
+    HEADERS = {"maxmemory": N_("replica maxmemory"), "used_memory": N_("replica used_memory"),
+               "evicted_keys": N_("replica evicted_keys"), "on_master": N_("our keys on the master"),
+               "on_replica": N_("our keys on the replica")}  # fmt: skip
 
     @property
     def frame(self):
@@ -82,12 +87,15 @@ class ReplicaMemory(Measured):
 
     def checks(self) -> list[Mark]:
         before, filled = self.rows[0], self.rows[-1]
-        return [check("02.replica_memory", "A replica evicts nothing over its maxmemory",
+        figure = _("used_memory {used} KB over maxmemory {limit} KB; evicted_keys {evicted_before} → "
+                   "{evicted_after}; {on_replica} of {on_master} keys there").format(
+            used=filled["used_memory"] // 1024, limit=filled["maxmemory"] // 1024,
+            evicted_before=before["evicted_keys"], evicted_after=filled["evicted_keys"],
+            on_replica=filled["on_replica"], on_master=filled["on_master"])  # fmt: skip
+        return [check("02.replica_memory", _("A replica evicts nothing over its maxmemory"),
                       filled["used_memory"] > filled["maxmemory"] and filled["evicted_keys"] == before["evicted_keys"]
                       and filled["on_replica"] == filled["on_master"] > 0,
-                      f"used_memory {filled['used_memory'] // 1024} KB over maxmemory {filled['maxmemory'] // 1024} KB; "
-                      f"evicted_keys {before['evicted_keys']} → {filled['evicted_keys']}; {filled['on_replica']} of "
-                      f"{filled['on_master']} keys there", "lab.replica_limits.replica_ignores_maxmemory(ctx)")]  # fmt: skip
+                      figure, "lab.replica_limits.replica_ignores_maxmemory(ctx)")]  # fmt: skip
 
 
 def silent_partition(lab: Lab, freeze_s: float = 5.0, repl_timeout: int = 2, interval: float = 0.1) -> SilentPartition:
@@ -99,16 +107,16 @@ def silent_partition(lab: Lab, freeze_s: float = 5.0, repl_timeout: int = 2, int
     so that an idle link is not mistaken for a dead one; both are restored after."""
     # (the replica checks its timeout once a second: a freeze shorter than repl_timeout + 2.5 s may end unseen)
     if not (1 <= repl_timeout <= 10 and repl_timeout + 2.5 <= freeze_s <= 30 and 0.01 <= interval <= 1):
-        raise LabError("Give repl_timeout from 1 to 10 s and freeze_s at least repl_timeout + 2.5 s (at most 30 s).")
+        raise LabError(_("Give repl_timeout from 1 to 10 s and freeze_s at least repl_timeout + 2.5 s (at most 30 s)."))
     if sentinel.started_once() and sentinel.down():  # they would fail the frozen master over after 1 s
-        print(f"The sentinels were stopped first (they would promote the replica); {fix.command('up --sentinel')} "
-              "starts them again.")  # fmt: skip
+        print(_("The sentinels were stopped first (they would promote the replica); {command} starts them "
+                "again.").format(command=fix.command("up --sentinel")))  # fmt: skip
     master, replica = lab.client("master"), lab.client("replica", socket_timeout=2.0)
     saved_timeout = replica.config_get("repl-timeout")["repl-timeout"]
     saved_ping = master.config_get("repl-ping-replica-period")["repl-ping-replica-period"]
     pid = servers.pid("master")
     if pid is None:
-        raise LabError(f"The lab's master is not running; start it with {fix.command('up')}.")
+        raise LabError(_("The lab's master is not running; start it with {command}.").format(command=fix.command("up")))
     rows = []
     try:
         replica.config_set("repl-timeout", repl_timeout)
@@ -118,7 +126,7 @@ def silent_partition(lab: Lab, freeze_s: float = 5.0, repl_timeout: int = 2, int
         os.kill(pid, signal.SIGSTOP)
         start = time.perf_counter()
         steps = int(freeze_s / interval)
-        for _ in progress(range(steps), desc="master frozen, replica watched", unit="samples"):
+        for _step in progress(range(steps), desc=_("master frozen, replica watched"), unit=_("samples")):
             info = replica.info("replication")
             rows.append({"t": round(time.perf_counter() - start, 2), "master": "frozen",
                          "link": info.get("master_link_status"),
@@ -150,7 +158,7 @@ def replica_ignores_maxmemory(lab: Lab, keys: int = 200, value_bytes: int = 1000
     — it copies the master's writes and, were the master to evict, its DELs. Rows: before and after, with
     `INFO memory`'s figures. The replica's `maxmemory` is restored."""
     if not (1 <= keys <= 100_000 and 1 <= value_bytes <= 100_000):
-        raise LabError("Give keys from 1 to 100000 and value_bytes from 1 to 100000.")
+        raise LabError(_("Give keys from 1 to 100000 and value_bytes from 1 to 100000."))
     master, replica = lab.client("master"), lab.client("replica")
     saved = replica.config_get("maxmemory")["maxmemory"]
     names = [lab.keys.repl_fill(i) for i in range(keys)]
@@ -162,16 +170,17 @@ def replica_ignores_maxmemory(lab: Lab, keys: int = 200, value_bytes: int = 1000
                 "on_replica": int(replica.exists(*names))}  # fmt: skip
 
     try:
-        rows = [row("before")]
+        rows = [row(_("before"))]
         limit = rows[0]["used_memory"] // 2  # half of what it already holds
         replica.config_set("maxmemory", limit)
-        rows.append(row(f"replica's maxmemory set to {limit // 1024} KB"))
+        rows.append(row(_("replica's maxmemory set to {size} KB").format(size=limit // 1024)))
         pipe = master.pipeline(transaction=False)
         for name in names:
             pipe.set(name, "x" * value_bytes)
         pipe.execute()
         master.wait(1, 2000)
-        rows.append(row(f"{keys} keys of {value_bytes} bytes written on the master"))
+        written = _("{keys} keys of {value_bytes} bytes written on the master")
+        rows.append(row(written.format(keys=keys, value_bytes=value_bytes)))
     finally:
         replica.config_set("maxmemory", saved)
         for start in range(0, len(names), 1000):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _, ngettext
 from ..core.marks import Mark, check
-from ..core.text import plural
 from ..servers import clients
 from ..servers import pair as servers
 from ..servers.context import Lab
@@ -29,7 +29,11 @@ STATUS_FIELDS = ["actual_role", "link", "master_repl_offset", "replica_offset", 
 
 def require_up(lab: Lab) -> None:
     if not servers.is_up():
-        raise LabError(f"The lab is not running (or its replica is not linked); start it with {fix.command('up')}.")
+        raise LabError(
+            _("The lab is not running (or its replica is not linked); start it with {command}.").format(
+                command=fix.command("up")
+            )
+        )
 
 
 def status_table(lab: Lab):
@@ -53,9 +57,11 @@ def status_table(lab: Lab):
         if role == "master":
             master_offset = repl.get("master_repl_offset")
         replica_offset = repl.get("slave_repl_offset")
+        linked = int(repl.get("connected_slaves", 0))
+        replicas = ngettext("{count} replica", "{count} replicas", linked).format(count=linked)
         rows[role] = {
             "actual_role": repl.get("role"),
-            "link": repl.get("master_link_status", plural(int(repl.get("connected_slaves", 0)), "replica")),
+            "link": repl.get("master_link_status", replicas),
             "master_repl_offset": repl.get("master_repl_offset"),
             "replica_offset": replica_offset,
             "byte_lag": None if replica_offset is None or master_offset is None else master_offset - replica_offset,
@@ -88,7 +94,7 @@ class ReadOnly(Measured):
         return pd.DataFrame([{"reply": self.reply}])
 
     def checks(self) -> list[Mark]:
-        return [check("02.read_only", "Replica refuses writes (READONLY)", self.reply.startswith("READONLY"),
+        return [check("02.read_only", _("Replica refuses writes (READONLY)"), self.reply.startswith("READONLY"),
                       self.reply[:60], "lab.client('replica').config_get('replica-read-only')")]  # fmt: skip
 
     def __str__(self) -> str:
@@ -104,7 +110,7 @@ def write_to_replica(lab: Lab, key: str = WORKSHOP_KEY, value: str = "written on
             c.set(key, value)
         except redis.ReadOnlyError as exc:
             return ReadOnly(f"READONLY {exc}")
-    return ReadOnly("the write was accepted: replica-read-only is off")
+    return ReadOnly(_("the write was accepted: replica-read-only is off"))
 
 
 def replica_config_still_works(lab: Lab) -> dict[str, str]:
@@ -127,7 +133,7 @@ class TimeToVisible(Measured):
     samples: int
     poll_p50_us: float | None
     chapter = "02"
-    HEADERS = {"rtt_us": "SET round trip (µs)", "visible_us": "visible on the replica (µs)"}
+    HEADERS = {"rtt_us": N_("SET round trip (µs)"), "visible_us": N_("visible on the replica (µs)")}
 
     @property
     def lost(self) -> int:
@@ -144,15 +150,17 @@ class TimeToVisible(Measured):
         import pandas as pd
 
         f = self.frame
-        return pd.concat([pd.DataFrame({"variant": "SET round trip (client)", "latency_us": f.rtt_us}),
-                          pd.DataFrame({"variant": "visible on the replica", "latency_us": f.visible_us})])  # fmt: skip
+        return pd.concat([pd.DataFrame({"variant": _("SET round trip (client)"), "latency_us": f.rtt_us}),
+                          pd.DataFrame({"variant": _("visible on the replica"),
+                                        "latency_us": f.visible_us})])  # fmt: skip
 
     def checks(self) -> list[Mark]:
         f = self.frame
-        return [check("02.time_to_visible", "Time to visible measured for every write",
-                      self.lost == 0 and len(f) == self.samples,
-                      f"p50 {f.visible_us.median():.0f} µs, SET round trip p50 {f.rtt_us.median():.0f} µs; "
-                      f"{self.lost} of {self.samples} never seen", "lab.up()")]  # fmt: skip
+        figure = _("p50 {visible} µs, SET round trip p50 {round_trip} µs; {lost} of {samples} never seen").format(
+            visible=f"{f.visible_us.median():.0f}", round_trip=f"{f.rtt_us.median():.0f}", lost=self.lost,
+            samples=self.samples)  # fmt: skip
+        return [check("02.time_to_visible", _("Time to visible measured for every write"),
+                      self.lost == 0 and len(f) == self.samples, figure, "lab.up()")]  # fmt: skip
 
 
 def time_to_visible(lab: Lab, samples: int = 500, timeout: float = 1.0) -> TimeToVisible:
@@ -162,7 +170,7 @@ def time_to_visible(lab: Lab, samples: int = 500, timeout: float = 1.0) -> TimeT
     the poller's first read that returned it); the poller's round trip p50 is the resolution.
     """
     if samples < 1:
-        raise LabError("samples must be at least 1, e.g. samples=500.")
+        raise LabError(_("samples must be at least 1, e.g. samples=500."))
     require_up(lab)
     master, replica = lab.client("master"), lab.client("replica")
     probe = lab.keys.repl_probe()
@@ -187,7 +195,7 @@ def time_to_visible(lab: Lab, samples: int = 500, timeout: float = 1.0) -> TimeT
     poller.start()
     rows = []
     try:
-        for i in progress(range(samples), desc="time to visible", unit="writes"):
+        for i in progress(range(samples), desc=_("time to visible"), unit=_("writes")):
             event = threading.Event()
             wanted[0] = (i, event)
             sent = time.perf_counter()
@@ -209,8 +217,9 @@ class StaleReads(Measured):
 
     rows: tuple[dict, ...]
     chapter = "02"
-    HEADERS = {"link_cut": "link cut", "replica_reads": "replica reads", "stale_by": "stale by",
-               "master_offset": "master offset", "replica_offset": "replica offset", "byte_lag": "byte lag"}  # fmt: skip
+    HEADERS = {"link_cut": N_("link cut"), "replica_reads": N_("replica reads"), "stale_by": N_("stale by"),
+               "master_offset": N_("master offset"), "replica_offset": N_("replica offset"),
+               "byte_lag": N_("byte lag")}  # fmt: skip
 
     @property
     def frame(self):
@@ -223,9 +232,11 @@ class StaleReads(Measured):
 
     def checks(self) -> list[Mark]:
         stale = self.frame.stale_by
-        return [check("02.stale_read", "A stale read during the cut, then caught up",
+        return [check("02.stale_read", _("A stale read during the cut, then caught up"),
                       stale.max() > 0 and stale.iloc[-1] == 0,
-                      f"up to {int(stale.max())} writes behind, {int(stale.iloc[-1])} at the end", "lab.up()")]  # fmt: skip
+                      _("up to {most} writes behind, {last} at the end").format(most=int(stale.max()),
+                                                                                last=int(stale.iloc[-1])),
+                      "lab.up()")]  # fmt: skip
 
 
 def stale_reads(lab: Lab, link_down_s: float = 1.0, interval: float = 0.02, catch_up_s: float = 3.0) -> StaleReads:
@@ -241,7 +252,7 @@ def stale_reads(lab: Lab, link_down_s: float = 1.0, interval: float = 0.02, catc
     from ..state.credentials import REPLICATION_USER
 
     if link_down_s <= 0 or interval <= 0 or catch_up_s <= 0:
-        raise LabError("link_down_s, interval and catch_up_s must be positive (e.g. 1.0, 0.02, 3.0).")
+        raise LabError(_("link_down_s, interval and catch_up_s must be positive (e.g. 1.0, 0.02, 3.0)."))
     require_up(lab)
     master, replica = lab.client("master"), lab.client("replica")
     probe = lab.keys.repl_probe()
@@ -256,7 +267,7 @@ def stale_reads(lab: Lab, link_down_s: float = 1.0, interval: float = 0.02, catc
         restored = False
         deadline = start + link_down_s + catch_up_s
         steps = int((link_down_s + catch_up_s) / interval) + 1
-        for _ in progress(range(steps), desc="partition, then catch-up", unit="samples"):
+        for _step in progress(range(steps), desc=_("partition, then catch-up"), unit=_("samples")):
             now = time.perf_counter() - start
             if not restored and now >= link_down_s:
                 master.execute_command("ACL", "SETUSER", REPLICATION_USER, "on")
@@ -300,8 +311,10 @@ class WaitCost(Measured):
         return tidy_frame(list(self.rows))
 
     def checks(self) -> list[Mark]:
-        return [check("02.wait_acknowledged", "WAIT 1 acknowledged by the replica", self.acknowledged == 1.0,
-                      f"{self.acknowledged:.0%} of {self.samples} writes acknowledged", "lab.client().wait(1, 1000)")]  # fmt: skip
+        return [check("02.wait_acknowledged", _("WAIT 1 acknowledged by the replica"), self.acknowledged == 1.0,
+                      _("{percent} of {samples} writes acknowledged").format(percent=f"{self.acknowledged:.0%}",
+                                                                             samples=self.samples),
+                      "lab.client().wait(1, 1000)")]  # fmt: skip
 
 
 def wait_cost(lab: Lab, samples: int = 1000) -> WaitCost:
@@ -309,7 +322,7 @@ def wait_cost(lab: Lab, samples: int = 1000) -> WaitCost:
     from .bench import alternate
 
     if samples < 1:
-        raise LabError("samples must be at least 1, e.g. samples=1000.")
+        raise LabError(_("samples must be at least 1, e.g. samples=1000."))
     require_up(lab)
     master, probe = lab.client("master"), lab.keys.repl_probe()
     acks: list[int] = []

@@ -1,5 +1,6 @@
 """A replica that stops and comes back (partial resync from the backlog, or a full one beyond it), a master
-killed and restarted from its append-only file, and a master that dies for good (chapter 02): the replica serves, is promoted by hand, and `lab.up()` heals the pair with every write.
+killed and restarted from its append-only file, and a master that dies for good (chapter 02): the replica serves,
+is promoted by hand, and `lab.up()` heals the pair with every write.
 Each measurement returns a result that owns its checks."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..core.i18n import N_, _
 from ..core.marks import Mark, check
 from ..servers import pair as servers
 from ..servers.context import Lab
@@ -35,7 +37,7 @@ class Resync(Measured):
 
     def checks(self) -> list[Mark]:
         counter = "sync_partial_ok" if self.kind == "partial" else "sync_full"
-        title = "Restart → partial resync" if self.kind == "partial" else "Beyond the backlog → full resync"
+        title = _("Restart → partial resync") if self.kind == "partial" else _("Beyond the backlog → full resync")
         hint = "lab.resync.restart_replica(ctx)" if self.kind == "partial" else "lab.resync.resync_beyond_backlog(ctx)"
         return [check(f"02.{self.kind}_resync", title, self.after[counter] > self.before[counter],
                       f"{counter} {self.before[counter]} → {self.after[counter]}", hint)]  # fmt: skip
@@ -92,8 +94,8 @@ class AofRestart(Measured):
     restart_ms: int
     appendfsync: str
     chapter = "02"
-    HEADERS = {"acknowledged": "writes acknowledged", "survived": "still there after kill -9 + restart",
-               "restart_ms": "restart ms", "appendfsync": "appendfsync"}  # fmt: skip
+    HEADERS = {"acknowledged": N_("writes acknowledged"), "survived": N_("still there after kill -9 + restart"),
+               "restart_ms": N_("restart ms"), "appendfsync": "appendfsync"}  # fmt: skip
 
     @property
     def frame(self):
@@ -102,10 +104,11 @@ class AofRestart(Measured):
         return pd.DataFrame([{k: getattr(self, k) for k in self.HEADERS}])
 
     def checks(self) -> list[Mark]:
-        return [check("02.aof_restart", "Master killed (-9) and restarted: its AOF kept every acknowledged write",
-                      self.acknowledged > 0 and self.survived == self.acknowledged,
-                      f"{self.survived} of {self.acknowledged} writes there after a restart in {self.restart_ms} ms "
-                      f"(appendfsync {self.appendfsync})", "lab.up()")]  # fmt: skip
+        figure = _("{survived} of {acknowledged} writes there after a restart in {ms} ms (appendfsync {fsync})").format(
+            survived=self.survived, acknowledged=self.acknowledged, ms=self.restart_ms, fsync=self.appendfsync
+        )
+        return [check("02.aof_restart", _("Master killed (-9) and restarted: its AOF kept every acknowledged write"),
+                      self.acknowledged > 0 and self.survived == self.acknowledged, figure, "lab.up()")]  # fmt: skip
 
 
 def aof_survives_a_kill(lab: Lab, writes: int = 1000) -> AofRestart:
@@ -139,7 +142,7 @@ class MasterFailure(Measured):
     heal_ms: int
     link_after: str | None
     chapter = "02"
-    HEADERS = {"replica_role": "replica role", "replica_link": "replica link", "replica_get": "replica GET"}
+    HEADERS = {"replica_role": N_("replica role"), "replica_link": N_("replica link"), "replica_get": N_("replica GET")}
 
     @property
     def frame(self):
@@ -149,9 +152,10 @@ class MasterFailure(Measured):
 
     def checks(self) -> list[Mark]:
         reads = [row["replica_get"] for row in self.rows]
-        return [check("02.master_killed", "Master killed: replica served, promoted, and the lab healed with every "
-                      "write", reads[0] == "redis cool" and reads[-1] == "kept" and self.link_after == "up",
-                      f"replica read {reads}; heal {self.heal_ms} ms", "lab.up()")]  # fmt: skip
+        return [check("02.master_killed", _("Master killed: replica served, promoted, and the lab healed with every "
+                      "write"), reads[0] == "redis cool" and reads[-1] == "kept" and self.link_after == "up",
+                      _("replica read {reads}; heal {ms} ms").format(reads=reads, ms=self.heal_ms),
+                      "lab.up()")]  # fmt: skip
 
 
 def master_failure(lab: Lab, key: str = WORKSHOP_KEY, value: str = "redis cool") -> MasterFailure:
@@ -173,13 +177,13 @@ def master_failure(lab: Lab, key: str = WORKSHOP_KEY, value: str = "redis cool")
     deadline = time.monotonic() + 3
     while replica.info("replication").get("master_link_status") == "up" and time.monotonic() < deadline:
         time.sleep(0.01)  # the replica notices the closed connection
-    note(f"master killed (pid {pid})", replica.get(key))
+    note(_("master killed (pid {pid})").format(pid=pid), replica.get(key))
     replica.execute_command("REPLICAOF", "NO", "ONE")
     replica.set(promoted_key, "kept")
-    note("replica promoted (REPLICAOF NO ONE), then written", replica.get(promoted_key))
+    note(_("replica promoted (REPLICAOF NO ONE), then written"), replica.get(promoted_key))
     start = time.perf_counter()
     rows_after = servers.up()
     healed = round((time.perf_counter() - start) * 1000)
-    note(f"lab.up() restored the topology in {healed} ms", lab.client("master").get(promoted_key))
+    note(_("lab.up() restored the topology in {ms} ms").format(ms=healed), lab.client("master").get(promoted_key))
     lab.client("master").delete(promoted_key)
     return MasterFailure(tuple(rows), healed, rows_after[1].link_status)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from ..core.errors import LabError
+from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..servers import clients
 from ..servers.context import Lab
@@ -23,7 +24,7 @@ TTL_DB = 1
 def _positive(**values: float) -> None:
     for name, value in values.items():
         if value is None or value <= 0:
-            raise LabError(f"{name} must be positive (got {value}); e.g. {name}=5.")
+            raise LabError(_("{name} must be positive (got {value}); e.g. {name}=5.").format(name=name, value=value))
 
 
 class _Rows(Rows):
@@ -42,13 +43,17 @@ class Countdown(_Rows):
         alive = f[(f.ttl_s >= 0) & (f.pttl_s >= 0)]  # (it may expire between TTL and PTTL)
         ttl_off, pttl_off = (alive.ttl_s - alive.ideal_s).abs(), (alive.pttl_s - alive.ideal_s).abs()
         error_ms = alive.error_s.max() * 1000
+        error = thousands(f"{error_ms:.1f}")
         return [
-            check("05.ttl_rounding", "TTL is PTTL rounded to whole seconds: within 0.5 s of the ideal, plus each "
-                  "sample's error", (ttl_off <= 0.5 + alive.error_s).all(),
-                  f"worst {ttl_off.max():.2f} s; sampling error up to {error_ms:.1f} ms", "lab.ttl.single_key(ctx, 2, 0.1)"),
-            check("05.pttl", "PTTL follows the ideal within each sample's measured error",
+            check("05.ttl_rounding", _("TTL is PTTL rounded to whole seconds: within 0.5 s of the ideal, plus each "
+                  "sample's error"), (ttl_off <= 0.5 + alive.error_s).all(),
+                  _("worst {worst} s; sampling error up to {error} ms").format(worst=thousands(f"{ttl_off.max():.2f}"),
+                                                                              error=error),
+                  "lab.ttl.single_key(ctx, 2, 0.1)"),
+            check("05.pttl", _("PTTL follows the ideal within each sample's measured error"),
                   (pttl_off <= alive.error_s).all(),
-                  f"worst {pttl_off.max() * 1000:.1f} ms off; sampling error up to {error_ms:.1f} ms",
+                  _("worst {worst} ms off; sampling error up to {error} ms").format(
+                      worst=thousands(f"{pttl_off.max() * 1000:.1f}"), error=error),
                   "lab.ttl.single_key(ctx, 2, 0.1)"),
         ]  # fmt: skip
 
@@ -64,9 +69,11 @@ class Decay(_Rows):
     def checks(self) -> list[Mark]:
         f = self.frame
         gone_at = f[f.live_keys == 0].t.min()
-        return [check("05.all_gone", f"Every key gone within {self.CYCLES} expire cycles of the longest TTL",
+        return [check("05.all_gone", _("Every key gone within {cycles} expire cycles of the longest TTL").format(
+                          cycles=self.CYCLES),
                       gone_at <= self.max_ttl + self.CYCLES / self.hz,
-                      f"all gone after {gone_at:.1f} s (longest TTL {self.max_ttl:g} s, hz {self.hz})",
+                      _("all gone after {gone} s (longest TTL {longest} s, hz {hz})").format(
+                          gone=thousands(f"{gone_at:.1f}"), longest=thousands(f"{self.max_ttl:g}"), hz=self.hz),
                       "lab.client().config_get('hz')")]  # fmt: skip
 
 
@@ -80,9 +87,9 @@ class LazyExpiry(_Rows):
     def checks(self) -> list[Mark]:
         f = self.frame
         never_read = f[f.phase == "never read"].groupby("expiry").keys_in_memory.last()
-        return [check("05.active_expiry", "Active expiry removes keys nobody reads",
+        return [check("05.active_expiry", _("Active expiry removes keys nobody reads"),
                       never_read["active expiry on"] == 0 and never_read["active expiry off"] == self.keys,
-                      f"left in memory: {never_read.to_dict()}", "lab.up()")]  # fmt: skip
+                      _("left in memory: {counts}").format(counts=never_read.to_dict()), "lab.up()")]  # fmt: skip
 
     def summary(self):
         """The last sample of each phase: keys in memory and expired_keys."""
@@ -93,14 +100,14 @@ class LazyExpiry(_Rows):
 class ReplicaView(_Rows):
     """What the replica answers and holds, before and after a key's TTL, then after the master's DEL."""
 
-    HEADERS = {"replica_get": "replica GET", "replica_keys": "replica keys in memory",
-               "master_keys": "master keys in memory"}  # fmt: skip
+    HEADERS = {"replica_get": N_("replica GET"), "replica_keys": N_("replica keys in memory"),
+               "master_keys": N_("master keys in memory")}  # fmt: skip
 
     def checks(self) -> list[Mark]:
         in_memory = self.column("replica_keys")
-        return [check("05.replica_view", "The replica hides an expired key but keeps it until the master's DEL",
+        return [check("05.replica_view", _("The replica hides an expired key but keeps it until the master's DEL"),
                       self.rows[1]["replica_get"] is None and in_memory == [1, 1, 0],
-                      f"replica keys in memory: {in_memory}", "lab.up()")]  # fmt: skip
+                      _("replica keys in memory: {counts}").format(counts=in_memory), "lab.up()")]  # fmt: skip
 
     def column(self, name: str) -> list:
         return [r[name] for r in self.rows]
@@ -131,7 +138,8 @@ def single_key(lab: Lab, ttl: float = 5, interval: float = 0.1, slack: float = 2
         delay = {"master": 0.0, "replica": time.perf_counter() - start}
         rows = []
         steps = int((ttl + slack) / interval) + 1
-        for _ in progress(range(steps), desc=f"sampling TTL/PTTL every {interval * 1000:.0f} ms", unit="samples"):
+        desc = _("sampling TTL/PTTL every {ms} ms").format(ms=f"{interval * 1000:.0f}")
+        for _step in progress(range(steps), desc=desc, unit=_("samples")):
             gone = 0
             for name, c in (("master", master), ("replica", replica)):
                 pipe = c.pipeline(transaction=False)
@@ -169,7 +177,7 @@ def population(
     """K keys with random (or staggered) TTLs up to `max_ttl`: live keys, `expires` and `expired_keys` over time."""
     _positive(keys=keys, max_ttl=max_ttl, interval=interval)
     if mode not in ("random", "staggered"):
-        raise LabError(f"mode {mode!r}: use 'random' or 'staggered'.")
+        raise LabError(_("mode {mode}: use 'random' or 'staggered'.").format(mode=repr(mode)))
     rng = random.Random(seed)
     ttls = [rng.uniform(0.5, max_ttl) if mode == "random" else max_ttl * (i + 1) / keys for i in range(keys)]
     with clients.explained("master"):
@@ -184,7 +192,7 @@ def population(
         start = time.perf_counter()
         rows = []
         steps = int((max_ttl + slack) / interval) + 1
-        for step in progress(range(steps), desc=f"{keys} keys expiring", unit="samples"):
+        for step in progress(range(steps), desc=_("{keys} keys expiring").format(keys=keys), unit=_("samples")):
             t = time.perf_counter() - start
             info = master.info()
             live, expires = _keyspace(info)
@@ -222,9 +230,10 @@ def lazy_vs_active(lab: Lab, keys: int = 100, ttl: float = 1.0, watch: float = 2
                     pipe.set(lab.keys.ttl_lazy(i), i, px=int(ttl * 1000))
                 pipe.execute()
                 start = time.perf_counter()
-                label = "active expiry on" if active else "active expiry off"
-                for step in progress(range(int(watch / interval) + 1), desc=label, unit="samples"):
-                    live, _ = _keyspace(master.info("keyspace"))
+                label = "active expiry on" if active else "active expiry off"  # (values the checks compare)
+                desc = _("active expiry on") if active else _("active expiry off")
+                for step in progress(range(int(watch / interval) + 1), desc=desc, unit=_("samples")):
+                    live, _expires = _keyspace(master.info("keyspace"))
                     expired = master.info("stats")["expired_keys"] - before
                     rows.append(
                         {
@@ -241,12 +250,12 @@ def lazy_vs_active(lab: Lab, keys: int = 100, ttl: float = 1.0, watch: float = 2
                     for i in range(keys):
                         pipe.get(lab.keys.ttl_lazy(i))
                     found = sum(v is not None for v in pipe.execute())
-                    live, _ = _keyspace(master.info("keyspace"))
+                    live, _expires = _keyspace(master.info("keyspace"))
                     rows.append(
                         {
                             "t": time.perf_counter() - start,
                             "expiry": label,
-                            "phase": f"after reading them ({found} found)",
+                            "phase": _("after reading them ({found} found)").format(found=found),
                             "keys_in_memory": live,
                             "expired_keys": master.info("stats")["expired_keys"] - before,
                         }
@@ -266,8 +275,8 @@ def replica_view(lab: Lab, ttl: float = 1.0) -> ReplicaView:
         master, replica = lab.client("master", db=TTL_DB), lab.client("replica", db=TTL_DB)
 
         def look(step: str) -> None:
-            m_keys, _ = _keyspace(master.info("keyspace"))
-            r_keys, _ = _keyspace(replica.info("keyspace"))
+            m_keys, _expires = _keyspace(master.info("keyspace"))
+            r_keys, _expires = _keyspace(replica.info("keyspace"))
             rows.append(
                 {
                     "step": step,
@@ -282,12 +291,12 @@ def replica_view(lab: Lab, ttl: float = 1.0) -> ReplicaView:
             master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)  # so the master does not DEL it on its own
             master.set(lab.keys.ttl_demo(), "short-lived", px=int(ttl * 1000))
             master.wait(1, 1000)
-            look("just written")
+            look(_("just written"))
             time.sleep(ttl + 0.2)
-            look(f"after {ttl:.1f} s (expired)")
+            look(_("after {ttl} s (expired)").format(ttl=thousands(f"{ttl:.1f}")))
             master.get(lab.keys.ttl_demo())  # the master notices the expiry and propagates a DEL
             master.wait(1, 1000)
-            look("after a read on the master")
+            look(_("after a read on the master"))
         finally:
             master.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 1)
             master.flushdb()

@@ -1,6 +1,7 @@
 """The report and the class: the chapters and their paths (`chapters`), running and exporting them (`run`), their kernels (`kernels`), what the
 chapters displayed read back (`bundles`), the index and summary (`report_page`), the hand-in and its PDF
-(`handin`), the class view (`classview`), a student's output made harmless (`sanitize`). Imports
+(`handin`), the class view (`classview`), a student's output made harmless (`sanitize`), the French edition built from one
+source (`editions`). Imports
 `lab.grading` and below."""
 
 from .chapters import find_chapters

@@ -38,22 +38,23 @@ class About:
 
     def card(self, language: str = "en") -> str:
         """The chapter's opening card (Markdown), from its metadata, with its labels in `language`."""
-
-        def say(message: str) -> str:
-            return in_language(language, message)
-
-        path = (say("**core path** — part of the 3-hour workshop") if self.path == "core"
-                else say("**going further** — after the 3-hour core path"))  # fmt: skip
-        return (
-            f"> **{say('Goal:')}** {self.goal}  \n> **{say('In class:')}** "
-            + say("about {minutes} min").format(minutes=self.minutes)
-            + f" · {path}  \n> **{say('Needs:')}** {self.needs}"
-        )
+        path = (in_language(language, "**core path** — part of the 3-hour workshop") if self.path == "core"
+                else in_language(language, "**going further** — after the 3-hour core path"))  # fmt: skip
+        minutes = in_language(language, "about {minutes} min").format(minutes=self.minutes)
+        goal, during, needs = (in_language(language, "Goal:"), in_language(language, "In class:"),
+                               in_language(language, "Needs:"))  # fmt: skip
+        return f"> **{goal}** {self.goal}  \n> **{during}** {minutes} · {path}  \n> **{needs}** {self.needs}"
 
 
-def find_chapters(names: list[str] | None = None, core: bool = False) -> list[Path]:
-    """The chapters in order, or the ones named (with or without `.ipynb`); with `core`, the core path's."""
-    found = sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+def folder(language: str = "en") -> Path:
+    """Where the chapters of `language` are: `notebooks/` (English), `notebooks/fr/` (French)."""
+    return settings.NOTEBOOKS_DIR if language == "en" else settings.NOTEBOOKS_DIR / language
+
+
+def find_chapters(names: list[str] | None = None, core: bool = False, language: str = "en") -> list[Path]:
+    """The chapters in order, or the ones named (with or without `.ipynb`); with `core`, the core path's; in
+    `language`'s edition."""
+    found = sorted(folder(language).glob("[0-9][0-9]_*.ipynb"))
     if core:
         if names:
             raise LabError("--core runs the core path's chapters: give it without --chapter.")
@@ -78,4 +79,4 @@ def path_of(chosen: list[Path]) -> str:
     stems = [p.stem for p in chosen]
     if stems == [p.stem for p in find_chapters()]:
         return "full"
-    return "core" if stems == [p.stem for p in find_chapters(core=True)] else "some"
+    return "core" if stems == [p.stem for p in find_chapters(core=True)] else "some"  # (the English: one source)

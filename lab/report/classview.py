@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import N_, _, current, thousands
 from ..core.marks import Mark
 from ..state.private import write_private
 from .handin import embedded_summary
@@ -37,7 +38,7 @@ class Unreadable(Exception):
 
 
 WORST = ["pass", "skipped", "todo", "fail"]  # a later one wins when a hand-in holds a row twice
-PATHS = {"full": "every chapter", "core": "core path (3 hours)", "some": "some chapters"}
+PATHS = {"full": N_("every chapter"), "core": N_("core path (3 hours)"), "some": N_("some chapters")}
 TEXT_FIELDS = ("author", "mode", "created", "language", "path")  # each a string, if present
 MAX_TEXT = 4_000  # characters of one field of a mark: a real one has a sentence or two
 
@@ -136,7 +137,11 @@ def build(paths: list[str], out: str = "class") -> Path:
     for author in twice:
         print(f"⚠️ {author!r} handed in {authors[author]} reports: each is listed, flagged", file=sys.stderr)
     columns = sorted({m.id for s in students for m in s["marks"]}, key=_order)
-    titles = {m.id: m.title for s in reversed(students) for m in s["marks"]}  # (the first hand-in's words win)
+    # each mark's title as a hand-in in the instructor's language says it (any other's words if none is)
+    titles = {m.id: m.title for s in reversed(students) for m in s["marks"]}  # (the first hand-in's words win, and
+    titles.update(
+        {m.id: m.title for s in reversed(students) if s.get("language") == current() for m in s["marks"]}
+    )  # one in the reader's language first)
     rows = []
     for s in students:
         status: dict[str, str] = {}
@@ -199,45 +204,53 @@ def _order(mark_id: str) -> tuple:
 
 
 def _page(rows: list[dict], columns: list[str], titles: dict[str, str], problems: list[str]) -> str:
-    esc = html.escape
+    esc, reader = html.escape, current()
     bars = []
     for c in columns:
         counted = [r[c] for r in rows if r[c] not in ("", "skipped")]
         rate = sum(v == "pass" for v in counted) / len(counted) if counted else 0.0
+        share = _("{rate} of {count}").format(rate=thousands(f"{rate:.0%}").replace("%", "\u00a0%") if reader == "fr"
+                                              else f"{rate:.0%}", count=len(counted))  # fmt: skip
         bars.append(f'<tr><td><code>{esc(c)}</code> {esc(titles.get(c, "")[:200])}</td><td><div class="bar"><div '
-                    f'style="width:{rate * 100:.0f}%"></div></div></td><td>{rate:.0%} of {len(counted)}</td></tr>')  # fmt: skip
+                    f'style="width:{rate * 100:.0f}%"></div></div></td><td>{esc(share)}</td></tr>')  # fmt: skip
     help_rows = "".join(
-        f"<tr><td>{esc(r['author'])}{' ⚠️ twice' if r['twice'] else ''}</td><td>{r['failed']}</td><td>{r['to do']}</td>"
+        f"<tr><td>{esc(r['author'])}{' ⚠️ ' + _('twice') if r['twice'] else ''}</td><td>{r['failed']}</td><td>{r['to do']}</td>"
         f"<td>{esc(_first(c for c in columns if r[c] == 'fail'))}</td></tr>"
         for r in sorted(rows, key=lambda r: (-r["failed"], -r["to do"]))
         if r["failed"] or r["to do"]
     )
     modes = Counter(r["mode"] for r in rows)
     paths = Counter(r["path"] for r in rows)
-    handed = "".join(f"<tr><td>{esc(r['author'])}</td><td>{esc(PATHS.get(r['path'], 'unknown'))}</td><td>{esc(r['mode'])}</td>"
+    handed = "".join(f"<tr><td>{esc(r['author'])}</td><td>{esc(_(PATHS.get(r['path'], 'unknown')))}</td><td>{esc(_(r['mode']))}</td>"
                      f"<td>{esc(r['created'])}</td></tr>" for r in sorted(rows, key=lambda r: r["author"]))  # fmt: skip
     skipped = "".join(f"<li>{esc(p)}</li>" for p in problems)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">{CSP_META}<title>Redis Cache Workbook — the class ({
-        len(rows)
-    } students)</title>
+<html lang="{reader}"><head><meta charset="utf-8">{CSP_META}<title>{
+        esc(_("Redis Cache Workbook — the class ({count} students)").format(count=len(rows)))
+    }</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222 }}
 table {{ border-collapse: collapse; width: 100% }} th, td {{ border: 1px solid #ddd; padding: .25rem .5rem; text-align: left }}
 .bar {{ background: #f0f0f0; width: 16rem; height: .9rem }} .bar div {{ background: #1a7f37; height: 100% }}
 </style></head><body>
-<h1>Redis Cache Workbook — the class</h1>
-<p>{len(rows)} hand-ins · paths: {
-        esc(", ".join(f"{PATHS.get(p, 'unknown')}: {n}" for p, n in paths.items()))
-    } · modes: {esc(", ".join(f"{m}: {n}" for m, n in modes.items()))} · class.csv beside this page</p>
-<h2>Who needs help</h2>
-<table><tr><th>student</th><th>failed</th><th>to do</th><th>what failed</th></tr>{
-        help_rows or '<tr><td colspan="4">nobody: every checkpoint and exercise passed</td></tr>'
+<h1>{_("Redis Cache Workbook — the class")}</h1>
+<p>{
+        esc(
+            _("{count} hand-ins · paths: {paths} · modes: {modes} · class.csv beside this page").format(
+                count=len(rows),
+                paths=", ".join(f"{_(PATHS.get(p, 'unknown'))}: {n}" for p, n in paths.items()),
+                modes=", ".join(f"{_(m)}: {n}" for m, n in modes.items()),
+            )
+        )
+    }</p>
+<h2>{_("Who needs help")}</h2>
+<table><tr><th>{_("student")}</th><th>{_("failed")}</th><th>{_("to do")}</th><th>{_("what failed")}</th></tr>{
+        help_rows or '<tr><td colspan="4">' + _("nobody: every checkpoint and exercise passed") + "</td></tr>"
     }</table>
-<h2>Hand-ins</h2>
-<table><tr><th>student</th><th>path</th><th>mode</th><th>created</th></tr>{handed}</table>
-<h2>Pass rate per checkpoint and exercise</h2>
-<table><tr><th>checkpoint / exercise</th><th></th><th>passed</th></tr>{"".join(bars)}</table>
-{f"<h2>Skipped files</h2><ul>{skipped}</ul>" if skipped else ""}
+<h2>{_("Hand-ins")}</h2>
+<table><tr><th>{_("student")}</th><th>{_("path")}</th><th>{_("mode")}</th><th>{_("created")}</th></tr>{handed}</table>
+<h2>{_("Pass rate per checkpoint and exercise")}</h2>
+<table><tr><th>{_("checkpoint / exercise")}</th><th></th><th>{_("passed")}</th></tr>{"".join(bars)}</table>
+{f"<h2>{_('Skipped files')}</h2><ul>{skipped}</ul>" if skipped else ""}
 </body></html>
 """

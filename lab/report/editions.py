@@ -12,6 +12,7 @@ French kept as the starting point) and the build — and the suite — refuse it
 
     .venv/bin/python -m lab.report.editions sync     # the .po files follow the English chapters
     .venv/bin/python -m lab.report.editions build    # notebooks/fr/ from both (the suite checks it is current)
+    .venv/bin/python -m lab.report.editions messages [fr.json]   # locale/fr/LC_MESSAGES/lab.po follows lab/
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import tokenize
 from pathlib import Path
 
 from ..core.errors import LabError
-from ..core.i18n import LANGUAGES
+from ..core.i18n import LANGUAGES, comment_blocks, conf_catalogue
 from ..state import settings
 from .chapters import CARD_TAG, About
 
@@ -40,7 +41,12 @@ def catalogue_path(chapter: Path, language: str) -> Path:
 
 
 def edition_path(chapter: Path, language: str) -> Path:
-    return settings.NOTEBOOKS_DIR / language / chapter.name
+    return settings.NOTEBOOKS_DIR / language / chapter.relative_to(settings.NOTEBOOKS_DIR)
+
+
+def sources() -> list[Path]:
+    """The notebooks that have an edition per language: the chapters, and the form app (`./workbook app`)."""
+    return [*sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")), settings.APP_NOTEBOOK]
 
 
 def _python(source: str) -> str:
@@ -68,12 +74,22 @@ class _Shape(ast.NodeTransformer):
     """A program with its words set aside: every string constant emptied, every f-string reduced to its
     expressions (in the order written)."""
 
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("run_line_magic", "run_cell_magic", "system"):
+            return node  # a `%magic` or `!command` line: its words are code (a path, a command), kept as they are
+        return self.generic_visit(node)
+
     def visit_Constant(self, node):
         return ast.Constant("") if isinstance(node.value, str) else node
 
     def visit_JoinedStr(self, node):
-        values = [self.visit(v.value) for v in node.values if isinstance(v, ast.FormattedValue)]
-        return ast.Tuple(values, ast.Load())
+        values = [
+            ast.Tuple([self.visit(v.value), ast.Constant(v.conversion),
+                       ast.Constant(ast.unparse(v.format_spec) if v.format_spec else "")], ast.Load())
+            for v in node.values
+            if isinstance(v, ast.FormattedValue)
+        ]  # fmt: skip
+        return ast.Tuple(values, ast.Load())  # (each expression, its !r and its format spec: the same numbers)
 
 
 def code_shape(source: str) -> str:
@@ -169,11 +185,11 @@ def build_one(chapter: Path, language: str = "fr"):
         raise LabError(f"The {language} edition of {chapter.stem} cannot be built: " + "; ".join(bad[:5]) + ".")
     nb = nbformat.read(chapter, as_version=4)
     french = {m.context: m.string for m in _read(catalogue_path(chapter, language)) if m.id}
-    about = nb.metadata.setdefault("workbook", {})
+    about = nb.metadata.get("workbook", {})
     for field in META_FIELDS:
         if about.get(field):
             about[field] = french[f"workbook.{field}"]
-    about["language"] = language
+    nb.metadata["language"] = language  # (what the language_info says is Python's)
     for cell in nb.cells:
         if CARD_TAG in cell.metadata.get("tags", []):
             cell.source = About(about["goal"], int(about["minutes"]), about["path"], about["needs"]).card(language)
@@ -186,7 +202,7 @@ def build(language: str = "fr", chapters: list[Path] | None = None) -> list[Path
     """Write `notebooks/<language>/` from the English chapters and their catalogues; the paths written (a
     file already equal is left untouched, so a student's open notebook is not rewritten for nothing)."""
     written = []
-    for chapter in chapters or sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+    for chapter in chapters or sources():
         text = rendered(build_one(chapter, language))
         target = edition_path(chapter, language)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
@@ -202,17 +218,122 @@ def rendered(nb) -> str:
     return nbformat.writes(copy.deepcopy(nb)) + "\n"
 
 
+def sync_conf(language: str = "fr") -> dict[str, int]:
+    """`locale/<language>/conf/<file>.po` brought up to each `conf/` file's comment blocks (msgid: the English
+    block; a changed block keeps its old French, marked fuzzy)."""
+    from babel.messages.catalog import Catalog
+
+    counts = {"kept": 0, "new": 0, "changed": 0}
+    for conf in sorted(settings.CONF_DIR.glob("*.conf")):
+        path = conf_catalogue(conf.name, language)
+        old = [m for m in _read(path) if m.id] if path.exists() else []
+        catalog = Catalog(locale=language, project="Redis Cache Workbook", domain=conf.name, fuzzy=False)
+        by_id = {m.id: m for m in old}
+        for index, block in enumerate(comment_blocks(conf.read_text(encoding="utf-8"))):
+            was = by_id.get(block) or (old[index] if index < len(old) and old[index].string else None)
+            if was is not None and was.id == block:
+                catalog.add(block, was.string, flags=was.flags)
+                counts["kept"] += 1
+            elif was is not None:
+                catalog.add(block, was.string, flags={"fuzzy"}, previous_id=[was.id])
+                counts["changed"] += 1
+            else:
+                catalog.add(block, "")
+                counts["new"] += 1
+        _write(catalog, path)
+    return counts
+
+
+def conf_problems(language: str = "fr") -> list[str]:
+    """Comment blocks of `conf/` with no French (or fuzzy, or changed since they were translated)."""
+    found = []
+    for conf in sorted(settings.CONF_DIR.glob("*.conf")):
+        path = conf_catalogue(conf.name, language)
+        done = {m.id for m in _read(path) if m.id and m.string and not m.fuzzy} if path.exists() else set()
+        for block in comment_blocks(conf.read_text(encoding="utf-8")):
+            if block not in done:
+                found.append(f"conf/{conf.name}: {block.splitlines()[0][:60]!r}… not translated")
+    return found
+
+
+def lab_catalogue(language: str = "fr") -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / "lab.po"
+
+
+def extract_messages():
+    """Every message of `lab/` marked for translation — `_("…")`, `N_("…")`, `ngettext("…", "…", n)`,
+    `in_language(lang, "…")` — as a Babel catalogue. Read from the syntax tree, so that a call inside an
+    f-string's braces counts too (Babel's own extractor does not see those before Python 3.12)."""
+    from babel.messages.catalog import Catalog
+
+    catalog = Catalog(project="Redis Cache Workbook", domain="lab")
+    positions = {"_": (0,), "N_": (0,), "ngettext": (0, 1), "in_language": (1,)}
+    root = settings.REPO_ROOT / "lab"
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in positions):
+                continue
+            args = [node.args[i] if i < len(node.args) else None for i in positions[node.func.id]]
+            if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value for a in args):
+                continue
+            ids = tuple(a.value for a in args)
+            where = [(f"lab/{path.relative_to(root).as_posix()}", node.lineno)]
+            catalog.add(ids[0] if len(ids) == 1 else ids, None, where)
+    return catalog
+
+
+def sync_messages(language: str = "fr", translations: dict[str, str] | None = None) -> dict[str, int]:
+    """`locale/<language>/LC_MESSAGES/lab.po` brought up to `lab/`'s messages (new ones empty, gone ones
+    dropped, translations kept), filled from `translations` ({English: French}) where it has no French yet."""
+    from babel.messages.catalog import Catalog
+
+    path = lab_catalogue(language)
+    old = {m.id if isinstance(m.id, str) else m.id[0]: m for m in _read(path) if m.id} if path.exists() else {}
+    catalog = Catalog(locale=language, project="Redis Cache Workbook", domain="lab", fuzzy=False)
+    catalog._num_plurals, catalog._plural_expr = 2, "(n > 1)"  # gettext's French (CLDR's third form: no msgfmt)
+    counts = {"translated": 0, "missing": 0}
+    for m in extract_messages():
+        if not m.id:
+            continue
+        key = m.id if isinstance(m.id, str) else m.id[0]
+        was = old.get(key)
+        string = was.string if was is not None else None
+        if not (string if isinstance(string, str) else string and all(string)) and translations:
+            given = translations.get(key)
+            if isinstance(m.id, str):
+                string = given if isinstance(given, str) and given else string
+            elif isinstance(given, dict) and all(given.get("msgstr", [])):  # {"msgid_plural", "msgstr": [1, n]}
+                string = tuple(given["msgstr"])
+            elif all(isinstance(translations.get(form), str) for form in m.id):  # each form given on its own
+                string = tuple(translations[form] for form in m.id)
+        if string is None:
+            string = "" if isinstance(m.id, str) else ("", "")
+        catalog.add(m.id, string, m.locations, auto_comments=m.auto_comments)
+        counts["translated" if (string if isinstance(string, str) else all(string)) else "missing"] += 1
+    _write(catalog, path)
+    return counts
+
+
 def main(argv: list[str]) -> int:
     action = argv[0] if argv else "build"
     languages = [lang for lang in LANGUAGES if lang != "en"]
-    chapters = sorted(settings.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    chapters = sources()
     if action == "sync":
         for language in languages:
             for chapter in chapters:
                 print(chapter.stem, language, json.dumps(sync(chapter, language)))
+            print("conf", language, json.dumps(sync_conf(language)))
+        return 0
+    if action == "messages":  # messages [FILE.json ...]: lab.po follows lab/, filled from the files given
+        merged: dict[str, str] = {}
+        for name in argv[1:]:
+            merged.update(json.loads(Path(name).read_text(encoding="utf-8")))
+        for language in languages:
+            print(language, json.dumps(sync_messages(language, merged)))
         return 0
     if action == "check":
         bad = [p for language in languages for chapter in chapters for p in problems(chapter, language)]
+        bad += [p for language in languages for p in conf_problems(language)]
         print("\n".join(bad) or "every chapter can be built")
         return 1 if bad else 0
     for language in languages:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import settings
 from .report_page import HEADER_CSS
 from .sanitize import json_for_html, with_csp
@@ -90,8 +91,8 @@ def handin_html(chapters: list[tuple[str, str]], header_body: str, summary: dict
         parts.append(f'<div class="workbook-chapter" id="{html.escape(name)}"></div>\n{body}')
     script = f'<script type="application/json" id="{SUMMARY_ID}">{json_for_html(summary)}</script>'
     head = first[: opening.start()]
-    head = re.sub(r"<title>.*?</title>", lambda _: f"<title>Redis Cache Workbook — hand-in of {html.escape(author)}</title>",
-                  head, count=1, flags=re.S)  # fmt: skip
+    title = _("Redis Cache Workbook — hand-in of {author}").format(author=html.escape(author))
+    head = re.sub(r"<title>.*?</title>", lambda _match: f"<title>{title}</title>", head, count=1, flags=re.S)
     head = with_csp(head).replace("</head>", f"{PRINT_CSS}\n{script}\n</head>", 1)
     body = first[opening.start() : opening.end()]
     return (f"{head}{body.replace('<main>', '')}\n<div class=\"workbook-header\">{header_body}</div>\n<main>\n"

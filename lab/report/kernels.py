@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from ..lessons.progress import REPORT_VARIABLE
 from ..state import settings
+from . import chapters
 
 # What the chapters import, loaded by each kernel as it boots — while the previous chapter shows its checkpoints
 # and is exported — so that no chapter waits for pandas and matplotlib (~1 s); the names are deleted again.
@@ -25,7 +26,8 @@ class Kernels:
     """Kernels for the chapters, each started while the previous chapter ends (a start takes ~0.5 s, the
     preload ~1 s). They talk over local sockets in a private folder, not TCP ports, and print one-line progress."""
 
-    def __init__(self):
+    def __init__(self, language: str = "en"):
+        self.language = language
         self._folder = tempfile.mkdtemp(prefix="lab-kernels-")
         self._count = 0
         self._live: list = []
@@ -38,8 +40,8 @@ class Kernels:
         path = os.pathsep.join(p for p in (str(settings.REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
         # this clone's `lab`, whichever environment runs the kernel (a shared one has no tie to any clone)
         km.start_kernel(
-            env={**os.environ, REPORT_VARIABLE: "1", "PYTHONPATH": path},
-            cwd=str(settings.NOTEBOOKS_DIR),
+            env={**os.environ, REPORT_VARIABLE: "1", "PYTHONPATH": path, "LAB_LANG": self.language},
+            cwd=str(chapters.folder(self.language)),
             extra_arguments=[f"--IPKernelApp.exec_lines={[PRELOAD]!r}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

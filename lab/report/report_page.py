@@ -9,9 +9,13 @@ import html
 from dataclasses import dataclass, field
 
 from ..core import marks
+from ..core.i18n import N_, _, current, ngettext, thousands
 from ..core.marks import Mark
-from ..core.text import plural
 from .sanitize import CSP_META
+
+# Words the report shows that are data in summary.json (English there, translated on the page)
+SHOWN_WORDS = (N_("quick"), N_("class"), N_("quick with the solutions"), N_("class with the solutions"),
+               N_("Platform"), N_("Python"), N_("Redis"), N_("Ports"), N_("Path"))  # fmt: skip
 
 
 @dataclass
@@ -74,10 +78,13 @@ def exercise_summary(e: Mark) -> str:
     if e.status == "todo" or not e.parts:
         return e.message
     if failed:
-        return f"fail: {failed[0]}" + (f" — hint: {e.hint}" if e.hint else "")
-    return f"{sum(p.status == 'pass' for p in checked)} of {plural(len(checked), 'check')} passed" + (
-        f"; {notes[0]}" if notes else ""
-    )
+        return _("fail: {reason}").format(reason=failed[0]) + (
+            _(" — hint: {hint}").format(hint=e.hint) if e.hint else ""
+        )
+    passed = sum(p.status == "pass" for p in checked)
+    return ngettext("{passed} of {count} check passed", "{passed} of {count} checks passed", len(checked)).format(
+        passed=passed, count=len(checked)
+    ) + (f"; {notes[0]}" if notes else "")
 
 
 def detail(m: Mark) -> str:
@@ -87,7 +94,7 @@ def detail(m: Mark) -> str:
         return html.escape(exercise_summary(m))
     text = html.escape(m.figure)
     if m.status == "fail" and m.hint:
-        text += f"{'<br>' if text else ''}<small>fix: <code>{html.escape(m.hint)}</code></small>"
+        text += f"{'<br>' if text else ''}<small>{_('fix:')} <code>{html.escape(m.hint)}</code></small>"
     return text
 
 
@@ -124,8 +131,9 @@ def _listed(r: ChapterResult) -> list[Mark]:
 def index_page(results: list[ChapterResult], author: str, mode: str, env: dict[str, str]) -> str:
     """The report folder's index.html: the header below, linking to each chapter's page."""
     body = index_body(results, author, mode, env, link=lambda r: r.html_file)
+    title = _("Redis Cache Workbook — report of {author}").format(author=html.escape(author))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">{CSP_META}<title>Redis Cache Workbook — report of {html.escape(author)}</title>
+<html lang="{current()}"><head><meta charset="utf-8">{CSP_META}<title>{title}</title>
 <style>{PAGE_CSS}{HEADER_CSS}</style></head><body><div class="workbook-header">
 {body}
 </div></body></html>
@@ -160,28 +168,42 @@ def index_body(results: list[ChapterResult], author: str, mode: str, env: dict[s
     listed = [(r, m) for r in results for m in _listed(r)]
     checkpoints = "".join(row(r, m) for r, m in listed if m.kind != "exercise")
     exercise_rows = "".join(row(r, m) for r, m in listed if m.kind == "exercise")
-    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items())
+    facts = "".join(f"<tr><th>{esc(_(k))}</th><td>{esc(_(v))}</td></tr>" for k, v in env.items())
     chapters_list = "".join(
-        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> {marks.badge(r.status)} {r.seconds:.1f} s</li>'
+        f'<li><a href="{esc(link(r))}">{esc(r.name)}</a> {marks.badge(r.status)} {thousands(f"{r.seconds:.1f}")} s</li>'
         for r in results
     )
-    counts = {s: sum(m.status == s for _, m in listed if m.kind == "exercise") for s in ("pass", "fail", "todo")}
+    counts = {s: sum(m.status == s for _m, m in listed if m.kind == "exercise") for s in ("pass", "fail", "todo")}
     exercises_table = (
-        f"<h2>Exercises</h2><p>{counts['pass']} passed, {counts['fail']} failed, {counts['todo']} to do</p>"
-        f'<table class="exercises"><tr><th>chapter</th><th>exercise</th><th></th><th>what was checked</th></tr>'
-        f"{exercise_rows}</table>"
+        f"<h2>{_('Exercises')}</h2><p>"
+        + _("{passed} passed, {failed} failed, {todo} to do").format(
+            passed=counts["pass"], failed=counts["fail"], todo=counts["todo"]
+        )
+        + f'</p><table class="exercises"><tr><th>{_("chapter")}</th><th>{_("exercise")}</th><th></th>'
+        f"<th>{_('what was checked')}</th></tr>{exercise_rows}</table>"
         if exercise_rows
         else ""
     )
-    return f"""<h1>Redis Cache Workbook — report</h1>
-<p><b>{esc(author)}</b> · {dt.datetime.now().strftime("%Y-%m-%d %H:%M")} · {esc(mode)} mode</p>
+    mode_words = _("{mode} mode").format(mode=_(mode))
+    return f"""<h1>{_("Redis Cache Workbook — report")}</h1>
+<p><b>{esc(author)}</b> · {esc(when())} · {esc(mode_words)}</p>
 <p class="verdict">{_verdict(results)}</p>
 <table>{facts}</table>
 {exercises_table}
-<h2>Checkpoints</h2>
-<table><tr><th>chapter</th><th>checkpoint</th><th></th><th>detail / fix</th></tr>{checkpoints}</table>
-<h2>Chapters</h2><ol>{chapters_list}</ol>
+<h2>{_("Checkpoints")}</h2>
+<table><tr><th>{_("chapter")}</th><th>{_("checkpoint")}</th><th></th><th>{_("detail / fix")}</th></tr>{checkpoints}</table>
+<h2>{_("Chapters")}</h2><ol>{chapters_list}</ol>
 """
+
+
+def when(moment: dt.datetime | None = None) -> str:
+    """A date and time as the reader's language writes them: 2026-12-02 14:05, le 2 décembre 2026 à 14:05."""
+    moment = moment or dt.datetime.now()
+    if current() == "fr":
+        from babel.dates import format_datetime
+
+        return format_datetime(moment, "d MMMM y 'à' HH:mm", locale="fr_FR")
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _verdict(results: list[ChapterResult]) -> str:
@@ -189,10 +211,22 @@ def _verdict(results: list[ChapterResult]) -> str:
     passed, skipped = sum(r.ok for r in results), sum(bool(r.skipped) for r in results)
     to_do = sum(r.to_do for r in results)
     if passed == len(results):
-        text = marks.badge("pass") + f" every chapter passed ({passed} of {len(results)}"
-        text += f", {skipped} skipped: they need the lab's own servers)" if skipped else ")"
+        text = (
+            marks.badge("pass")
+            + " "
+            + _("every chapter passed ({passed} of {count}").format(passed=passed, count=len(results))
+        )
+        text += _(", {skipped} skipped: they need the lab's own servers)").format(skipped=skipped) if skipped else ")"
     else:
-        text = marks.badge("fail") + f" {len(results) - passed} of {len(results)} chapters need attention"
+        text = (
+            marks.badge("fail")
+            + " "
+            + _("{failing} of {count} chapters need attention").format(
+                failing=len(results) - passed, count=len(results)
+            )
+        )
     if to_do:
-        text += f" · {marks.badge('todo')} {plural(to_do, 'exercise')} still to do"
+        text += f" · {marks.badge('todo')} " + ngettext(
+            "{count} exercise still to do", "{count} exercises still to do", to_do
+        ).format(count=to_do)
     return text

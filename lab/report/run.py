@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import N_, _
 from ..core.marks import Mark
 from ..core.text import plural
 from ..state import credentials, settings
@@ -36,10 +37,13 @@ from .report_page import ChapterResult, index_body, index_page, summary
 MARKER = ".workbook-report"
 HANDIN = "handin.html"  # the one file to hand in
 CELL_TIMEOUT = 600
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TEMPLATES = Path(__file__).parent / "templates"
 SOLUTIONS = settings.NOTEBOOKS_DIR / "solutions"
-PATH_WORDS = {"full": "every chapter", "core": "the 3-hour core path only (`--core`)", "some": "chosen chapters"}
+PATH_WORDS = {
+    "full": N_("every chapter"),
+    "core": N_("the 3-hour core path only (`--core`)"),
+    "some": N_("chosen chapters"),
+}
 
 
 def parameter_names(source: str) -> list[str]:
@@ -86,20 +90,6 @@ def fill_solutions(nb) -> int:
             cell.source = (SOLUTIONS / f"{exercise}.py").read_text().rstrip("\n")
             filled += 1
     return filled
-
-
-def _static_widgets(nb) -> None:
-    """Widgets cannot run in a static page: replace each widget view with a note (snapshots follow it)."""
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW in data:
-                data.pop(WIDGET_VIEW)
-                data["text/html"] = (
-                    '<div style="border:1px dashed #999;padding:6px;color:#555">interactive widget: live in '
-                    "JupyterLab or <code>./workbook app</code>; its state is shown in the snapshots of this chapter</div>"
-                )
-                data.pop("text/plain", None)
 
 
 def _secrets() -> tuple[str, ...]:
@@ -226,7 +216,7 @@ def _environment() -> dict[str, str]:
         "Platform": platform.detect().name,
         "Python": sys.version.split()[0],
         "Redis": f"{master.version or '?'} ({master.binary or 'not running'})",
-        "Ports": f"master {rows[0].port}, replica {rows[1].port}",
+        "Ports": _("master {master}, replica {replica}").format(master=rows[0].port, replica=rows[1].port),
     }
 
 
@@ -271,7 +261,7 @@ def build(
 ) -> int:
     """Run the chapters (`core`: the core path's), write the report; 0 if every chapter and checkpoint passed,
     1 otherwise."""
-    paths = find_chapters(chapters, core=core)
+    paths = find_chapters(chapters, core=core, language=language)
     if out is not None and not str(out).strip():
         raise LabError("--out is empty; give the folder to write the report into, e.g. --out report.")
     target = Path(out or settings.REPO_ROOT / "report").expanduser().resolve()
@@ -315,7 +305,7 @@ def _report(run: Run, tmp: Path, interrupted) -> int:
 def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterResult, str]]:
     """Each chapter in its own kernel, exported to HTML as soon as it ends: (result, page) per chapter."""
     exporter = concurrent.futures.ThreadPoolExecutor(1).submit(_exporter)  # (importing nbconvert takes ~1.5 s)
-    kernels = Kernels()
+    kernels = Kernels(run.language)
     executed = []
     try:
         following = kernels.start()
@@ -341,10 +331,10 @@ def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterRes
                 boot_the_next()  # (a chapter that stopped early never reached its last cell)
                 following = ahead[0] if ahead else None
                 kernels.stop(km, now=True)  # the finished one has nothing to save: it is ended at once
-            _static_widgets(nb)
+            sanitize.static_widgets(nb)
             sanitize.outputs(nb)
-            body, _ = exporter.result().from_notebook_node(nb, resources={"metadata": {"name": path.stem},
-                                                                 "lab_csp": sanitize.CSP})  # fmt: skip
+            body, _resources = exporter.result().from_notebook_node(nb, resources={"metadata": {"name": path.stem},
+                                                                 "lab_csp": sanitize.CSP, "language_code": run.language})  # fmt: skip
             result.html_file = f"{path.stem}.html"
             executed.append((result, body))
             print(_one_line(result), flush=True)

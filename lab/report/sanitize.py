@@ -9,6 +9,8 @@ import base64
 import json
 import re
 
+from ..core.i18n import _
+
 # No script of any kind (inline or remote), nothing fetched: images and fonts only from the page itself.
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; "
@@ -165,3 +167,24 @@ def with_csp(page: str) -> str:
     if CSP_META in page:
         return page
     return re.sub(r"<head(\s[^>]*)?>", lambda m: m.group(0) + "\n" + CSP_META, page, count=1)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_widgets(nb) -> None:
+    """Widgets cannot run in a static page: replace each widget view with a note (snapshots follow it)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                data.pop(WIDGET_VIEW)
+                data["text/html"] = (
+                    '<div style="border:1px dashed #999;padding:6px;color:#555">'
+                    + _(
+                        "interactive widget: live in JupyterLab or <code>./workbook app</code>; its state is shown in "
+                        "the snapshots of this chapter"
+                    )
+                    + "</div>"
+                )
+                data.pop("text/plain", None)

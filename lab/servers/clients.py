@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import credentials, settings
 from ..state.listeners import Guard
 
@@ -21,7 +22,7 @@ USERS = ("admin", "app")
 def port_of(role: str, s: settings.Settings) -> int:
     """The port of the lab's `role` server."""
     if role not in ROLES:
-        raise LabError(f"Unknown server {role!r}; use 'master' or 'replica'.")
+        raise LabError(_("Unknown server {role}; use 'master' or 'replica'.").format(role=repr(role)))
     return s.master_port if role == "master" else s.replica_port
 
 
@@ -57,7 +58,7 @@ def factory(role: str = "master", user: str = "admin", s: settings.Settings | No
 
 def _options(user: str, s: settings.Settings, options: dict) -> dict:
     if user not in USERS:
-        raise LabError(f"Unknown user {user!r}; use 'admin' or 'app'.")
+        raise LabError(_("Unknown user {user}; use 'admin' or 'app'.").format(user=repr(user)))
 
     options = {**options, **auth(user, s)}
     options.setdefault("redis_connect_func", Guard(s.home))  # a password only to the lab's own servers
@@ -214,7 +215,9 @@ def down_sentence(role: str, s: settings.Settings | None = None) -> str:
         port = port_of(role, s or settings.load())
     except LabError:
         port = "?"
-    return f"The lab's {role} (port {port}) is not running; start it with {fix.command('up')}."
+    return _("The lab's {role} (port {port}) is not running; start it with {up}.").format(
+        role=_(role), port=port, up=fix.command("up")
+    )
 
 
 @contextmanager
@@ -225,11 +228,12 @@ def explained(role: str = "master") -> Iterator[None]:
     try:
         yield
     except redis.AuthenticationError:
-        raise LabError(
-            f"The {role} refused the lab's password: another program holds its port, or the state directory changed; "
-            f"run {fix.command('doctor')}."
-        ) from None
+        said = _("The {role} refused the lab's password: another program holds its port, or the state directory "
+                 "changed; run {doctor}.")  # fmt: skip
+        raise LabError(said.format(role=_(role), doctor=fix.command("doctor"))) from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         if isinstance(exc, redis.BusyLoadingError):
-            raise LabError(f"The {role} is still loading its data; try again in a moment.") from None
+            raise LabError(
+                _("The {role} is still loading its data; try again in a moment.").format(role=_(role))
+            ) from None
         raise LabError(down_sentence(role)) from None

@@ -16,6 +16,7 @@ import time
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import binaries, credentials, settings
 from ..state.ports import forget_group, held_by_stranger, port_group
 from . import clients, tls
@@ -33,7 +34,7 @@ def ports(s: settings.Settings | None = None, choose: bool = True) -> list[int]:
     listens on its port + 10000, the cluster bus); with `choose=False`, [] when none was chosen yet."""
     found = port_group((s or settings.load()).cluster_ports, SIZE, PORTS_FILE, plus=10000, choose=choose)
     if found and max(found) > 55535:
-        raise LabError("Cluster ports must be 55535 or less (each node also uses its port + 10000).")
+        raise LabError(_("Cluster ports must be 55535 or less (each node also uses its port + 10000)."))
     return found
 
 
@@ -58,9 +59,11 @@ def protection_sentence(s: settings.Settings | None = None) -> str:
     """What protects this cluster's bus, in a sentence for the chapter."""
     s = s or settings.load()
     if protection(s):
-        return ("The bus and the nodes' port use mutual TLS: only a peer with a certificate of this lab's own CA "
-                f"({s.home / tls.FOLDER}, 0600) gets in, and the lab's clients trust only nodes that show one.")  # fmt: skip
-    return tls.why_not(binaries.server(s.redis_server)) or "The cluster is not running: `lab.cluster.up()`."
+        return _("The bus and the nodes' port use mutual TLS: only a peer with a certificate of this lab's own CA "
+                 "({folder}, 0600) gets in, and the lab's clients trust only nodes that show one.").format(
+            folder=s.home / tls.FOLDER
+        )  # fmt: skip
+    return tls.why_not(binaries.server(s.redis_server)) or _("The cluster is not running: `lab.cluster.up()`.")
 
 
 def connect(port: int, user: str = "admin", s: settings.Settings | None = None, **options):
@@ -101,7 +104,7 @@ def up() -> list[dict]:
     if moved:
         down()  # a cluster is its nodes' ports: it is made anew on the new ones
         forget_group(PORTS_FILE)
-        print(f"{moved} The cluster is made anew on them.")
+        print(_("{moved} The cluster is made anew on them.").format(moved=moved))
     server = binaries.server(s.redis_server)
     cli = binaries.cli(s.redis_cli)
     creds = credentials.load_or_create(s.home)
@@ -134,8 +137,11 @@ def _create(s: settings.Settings, cli: binaries.Binary, creds: credentials.Crede
     )  # fmt: skip
     if done.returncode != 0:
         said = " ".join(line for line in done.stdout.splitlines() if "ERR" in line or "[ERR]" in line)[-300:]
-        raise LabError(f"redis-cli could not create the cluster: {said or done.stderr.strip()[-300:]}; "
-                       f"run {fix.command('cluster down')} and try again.")  # fmt: skip
+        raise LabError(
+            _("redis-cli could not create the cluster: {said}; run {down} and try again.").format(
+                said=said or done.stderr.strip()[-300:], down=fix.command("cluster down")
+            )
+        )
 
 
 def _wait_until_formed(s: settings.Settings) -> None:
@@ -151,8 +157,9 @@ def _wait_until_formed(s: settings.Settings) -> None:
             if sum(r["role"] == "replica" and r["link"] == "connected" for r in status(s)) == SIZE // 2:
                 return
         time.sleep(0.1)
-    raise LabError(f"The cluster did not form within {FORM_TIMEOUT:.0f} s (a node never joined); "
-                   f"see {s.home}/cluster-*.log, then {fix.command('cluster down && cluster up')}.")  # fmt: skip
+    raise LabError(_("The cluster did not form within {timeout} s (a node never joined); see {logs}, then "
+                     "{restart}.").format(timeout=f"{FORM_TIMEOUT:.0f}", logs=f"{s.home}/cluster-*.log",
+                                          restart=fix.command("cluster down && cluster up")))  # fmt: skip
 
 
 def status(s: settings.Settings | None = None) -> list[dict]:
@@ -203,7 +210,7 @@ def slots_served(rows: list[dict]) -> int:
         if row["role"] != "master" or row.get("failed"):
             continue
         for part in row["slots"].split():
-            low, _, high = part.partition("-")
+            low, _dash, high = part.partition("-")
             if low.isdigit():
                 served += int(high or low) - int(low) + 1
     return served
@@ -215,7 +222,7 @@ def slot_owner(slot: int, rows: list[dict] | None = None) -> int | None:
         if row["role"] != "master":
             continue
         for part in row["slots"].split():
-            low, _, high = part.partition("-")
+            low, _dash, high = part.partition("-")
             if low.isdigit() and int(low) <= slot <= int(high or low):
                 return row["port"]
     return None

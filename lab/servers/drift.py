@@ -11,6 +11,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from ..core.i18n import _
 from ..state import credentials
 from ..state.settings import CONF_DIR
 
@@ -49,7 +50,7 @@ def drifted(client, role: str) -> dict[str, tuple[str, str]]:
 def restore(client, role: str) -> list[str]:
     """Put every drifted setting back; the names of those restored."""
     changed = drifted(client, role)
-    for name, (_, value) in changed.items():
+    for name, (_have, value) in changed.items():
         client.config_set(name, value)
     return list(changed)
 
@@ -58,7 +59,8 @@ def users_drifted(client, creds: credentials.Credentials) -> list[str]:
     """The lab's ACL users whose rules differ from the lab's (compared the way Redis itself normalises them: a
     probe user made with the lab's rules, read back beside the real one), and any user that is not the lab's."""
     ours = {line.split()[1] for line in credentials.acl_lines(creds)}
-    changed = [f"{name} (not the lab's)" for name in client.acl_users() if name not in ours]
+    stranger = _("{name} (not the lab's)")
+    changed = [stranger.format(name=name) for name in client.acl_users() if name not in ours]
     for line in credentials.acl_lines(creds):
         words = line.split()
         name, rules = words[1], words[2:]

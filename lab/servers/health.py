@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import N_, _
 from ..state import credentials, endpoint, ports, settings
 from ..state.listeners import holder
 from .clients import ROLES, client
@@ -16,6 +17,7 @@ from .nodes import Node, pair_nodes, pid_of
 
 UP, DOWN, HUNG, FOREIGN, LOADING = "up", "down", "hung", "foreign", "loading"
 PROBE_TIMEOUT = 2.0  # seconds a server may take to answer INFO before it is called hung
+HEADERS = (N_("server"), N_("state"), N_("port"), "pid", "Redis", N_("role"), N_("link"))  # status table headers
 
 
 @dataclass(frozen=True)
@@ -63,21 +65,26 @@ class StatusRows(list):
         self.notes = list(notes or [])
 
     def __repr__(self) -> str:
+        on_port, running, link = (
+            _("{role}: {state} on port {port}"),
+            _(", Redis {version}, pid {pid}"),
+            _(", link {link}"),
+        )
         return "\n".join(
             [
-                f"{r.role}: {r.state} on port {r.port}"
-                + (f", Redis {r.version}, pid {r.pid}" if r.state == "up" else "")
-                + (f", link {r.link_status}" if r.link_status else "")
+                on_port.format(role=_(r.role), state=r.state, port=r.port)
+                + (running.format(version=r.version, pid=r.pid) if r.state == "up" else "")
+                + (link.format(link=r.link_status) if r.link_status else "")
                 for r in self
             ]
             + self.notes
         )
 
     def _repr_html_(self) -> str:
-        head = "<tr><th>server</th><th>state</th><th>port</th><th>pid</th><th>Redis</th><th>role</th><th>link</th></tr>"
+        head = "<tr>" + "".join(f"<th>{_(name)}</th>" for name in HEADERS) + "</tr>"
         body = "".join(
-            f"<tr><td>{r.role}</td><td>{r.state}</td><td>{r.port}</td><td>{r.pid or ''}</td><td>{r.version or ''}</td>"
-            f"<td>{r.actual_role or ''}</td><td>{r.link_status or ''}</td></tr>"
+            f"<tr><td>{_(r.role)}</td><td>{r.state}</td><td>{r.port}</td><td>{r.pid or ''}</td>"
+            f"<td>{r.version or ''}</td><td>{r.actual_role or ''}</td><td>{r.link_status or ''}</td></tr>"
             for r in self
         )
         notes = "".join(f"<p>{note}</p>" for note in self.notes)
@@ -117,22 +124,24 @@ def probe(node: Node, s: settings.Settings) -> Probe:
 def hung_sentence(node: Node) -> str:
     """What a student reads when a server holds its port but does not answer."""
     pid = pid_of(node)
-    resume = f"if you stopped it (Ctrl-Z, kill -STOP), `kill -CONT {pid}`; otherwise " if pid else ""
-    return (
-        f"The {node.role} on port {node.port} does not answer (hung or busy: stopped, or running a long script); "
-        f"{resume}restart it: {fix.command('down && up')}."
-    )
+    if pid:
+        said = _("The {role} on port {port} does not answer (hung or busy: stopped, or running a long script); "
+                 "if you stopped it (Ctrl-Z, kill -STOP), `kill -CONT {pid}`; otherwise restart it: "
+                 "{restart}.")  # fmt: skip
+    else:
+        said = _("The {role} on port {port} does not answer (hung or busy: stopped, or running a long script); "
+                 "restart it: {restart}.")  # fmt: skip
+    return said.format(role=_(node.role), port=node.port, pid=pid, restart=fix.command("down && up"))
 
 
 def held_sentence(node: Node, s: settings.Settings) -> str:
-    return (
-        f"Port {node.port}, the {node.role}'s, is held by {holder(node.port)}; stop it "
-        f"(`ss -ltnp | grep {node.port}` shows which), or unset LAB_MASTER_PORT and LAB_REPLICA_PORT: the lab then "
-        f"chooses free ports itself ({fix.command('up')})."
-        if s.ports_from_environment
-        else f"Port {node.port}, the {node.role}'s, is held by {holder(node.port)}; {fix.command('up')} moves the "
-        "lab to free ports (and says which)."
-    )
+    if s.ports_from_environment:
+        said = _("Port {port}, the {role}'s, is held by {holder}; stop it (`ss -ltnp | grep {port}` shows "
+                 "which), or unset LAB_MASTER_PORT and LAB_REPLICA_PORT: the lab then chooses free ports itself "
+                 "({up}).")  # fmt: skip
+    else:
+        said = _("Port {port}, the {role}'s, is held by {holder}; {up} moves the lab to free ports (and says which).")
+    return said.format(port=node.port, role=_(node.role), holder=holder(node.port), up=fix.command("up"))
 
 
 def external_status(s: settings.Settings) -> StatusRows:
@@ -198,14 +207,18 @@ def topology_problem(rows: list[ServerStatus]) -> str | None:
     if len(rows) != 2 or not all(r.state == "up" for r in rows):
         return None
     master, replica = rows
-    remedy = f"{fix.command('up')} gives them their roles back (and stops sentinels that would undo it)."
     if master.actual_role == replica.actual_role == "master":
-        return f"Two masters: ports {master.port} and {replica.port} both take writes and drift apart; {remedy}"
-    if master.actual_role == replica.actual_role == "slave":
-        return f"No master: ports {master.port} and {replica.port} are both replicas, every write is refused; {remedy}"
-    if master.actual_role != "master" or replica.master_port != master.port:
-        return f"The replica (port {replica.port}) does not follow the lab's master (port {master.port}); {remedy}"
-    return None
+        said = _("Two masters: ports {master} and {replica} both take writes and drift apart; {remedy}")
+    elif master.actual_role == replica.actual_role == "slave":
+        said = _("No master: ports {master} and {replica} are both replicas, every write is refused; {remedy}")
+    elif master.actual_role != "master" or replica.master_port != master.port:
+        said = _("The replica (port {replica}) does not follow the lab's master (port {master}); {remedy}")
+    else:
+        return None
+    remedy = _("{up} gives them their roles back (and stops sentinels that would undo it).").format(
+        up=fix.command("up")
+    )
+    return said.format(master=master.port, replica=replica.port, remedy=remedy)
 
 
 def is_up() -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import N_, _
 from ..state import binaries, ports, processes, settings
 from ..state.listeners import holder
 from ..state.private import UMASK, private_dir, write_private
@@ -23,6 +24,12 @@ from .clients import ROLES, port_of
 
 START_TIMEOUT = 10.0
 POLL = 0.002
+# what a NodeGroup says when one of its ports is someone else's, by the group's `what` (else HELD_BY)
+HELD_BY = N_("Port {port}, {what}'s, is held by {holder}; free it or set {variable}.")
+HELD = {
+    "a sentinel": N_("Port {port}, a sentinel's, is held by {holder}; free it or set {variable}."),
+    "a cluster node": N_("Port {port}, a cluster node's, is held by {holder}; free it or set {variable}."),
+}
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,8 @@ def locked(home: Path, required: bool = True) -> Iterator[None]:
         f = os.fdopen(os.open(home / "lab.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w")
     except OSError as exc:
         if required:
-            raise LabError(
-                f"The state directory {home} is not writable ({exc.strerror}); set LAB_HOME to a folder you own."
-            ) from None
+            said = _("The state directory {home} is not writable ({error}); set LAB_HOME to a folder you own.")
+            raise LabError(said.format(home=home, error=exc.strerror)) from None
         yield
         return
     with f:
@@ -128,10 +134,12 @@ def launch(
         else:
             done = subprocess.run(command, capture_output=True, text=True, timeout=30, umask=UMASK)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise LabError(f"{server.path} could not be run ({exc}); check LAB_REDIS_SERVER or reinstall Redis.") from None
+        said = _("{path} could not be run ({error}); check LAB_REDIS_SERVER or reinstall Redis.")
+        raise LabError(said.format(path=server.path, error=exc)) from None
     if proc is None and done.returncode != 0:
         said = " ".join((done.stderr or done.stdout).split())[-300:]
-        raise LabError(f"redis-server refused to start the {node.role}: {said}; check {node.template.name}.")
+        refused = _("redis-server refused to start the {role}: {said}; check {conf}.")
+        raise LabError(refused.format(role=_(node.role), said=said, conf=node.template.name))
     try:
         _wait_for_ping(node, connect)
     except BaseException:
@@ -159,8 +167,9 @@ def _wait_for_ping(node: Node, connect) -> None:
                 break  # too long, or it exited (a fatal error at start: the log says which)
             time.sleep(POLL)
     processes.stop(pid_of(node))  # started but deaf: do not leave it behind
+    said = _("The {role} did not answer within {timeout} s: {tail} (log: {log}).")
     raise LabError(
-        f"The {node.role} did not answer within {START_TIMEOUT:.0f} s: {log_tail(node)} (log: {node.log_file})."
+        said.format(role=_(node.role), timeout=f"{START_TIMEOUT:.0f}", tail=log_tail(node), log=node.log_file)
     )
 
 
@@ -206,8 +215,9 @@ class NodeGroup:
 
     def launch(self, node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
         if ports.port_taken(node.port) and pid_of(node) is None:  # (our own node there is restarted by launch)
+            said = _(HELD.get(self.what, HELD_BY))
             raise LabError(
-                f"Port {node.port}, {self.what}'s, is held by {holder(node.port)}; free it or set {self.variable}."
+                said.format(port=node.port, what=self.what, holder=holder(node.port), variable=self.variable)
             )
         launch(node, text, server, connect, args)
         self.started.append(node)

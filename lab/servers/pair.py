@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import binaries, credentials, endpoint, processes, settings
 from ..state.binaries import link_binaries
 from ..state.listeners import holder
@@ -56,11 +57,12 @@ def _restore_lessons(s: settings.Settings, creds: credentials.Credentials) -> li
     restored = []
     for role in ROLES:
         with client(role, s=s) as c:
-            restored += [f"the ACL user {name!r} on the {role} (removed)" for name in restore_users(c, creds)]
-            restored += [f"{name} on the {role}" for name in drift.restore(c, role)]
+            removed, setting = _("the ACL user {name} on the {role} (removed)"), _("{name} on the {role}")
+            restored += [removed.format(name=repr(name), role=_(role)) for name in restore_users(c, creds)]
+            restored += [setting.format(name=name, role=_(role)) for name in drift.restore(c, role)]
     if not restored:
         return []
-    return [f"Settings that differed from conf/ were put back: {', '.join(restored)}."]
+    return [_("Settings that differed from conf/ were put back: {restored}.").format(restored=", ".join(restored))]
 
 
 def _ensure_topology(nodes_: dict[str, Node], s: settings.Settings) -> None:
@@ -94,10 +96,11 @@ def _wait_for_link(replica: Node, s: settings.Settings) -> None:
             if time.monotonic() > deadline:
                 break
             time.sleep(POLL)
+    said = _("The replica did not link to the master within {timeout} s: {tail} (log: {log}); run {doctor}.")
     raise LabError(
-        f"The replica did not link to the master within {LINK_TIMEOUT:.0f} s: {log_tail(replica)} "
-        f"(log: {replica.log_file}); run {fix.command('doctor')}."
-    )
+        said.format(timeout=f"{LINK_TIMEOUT:.0f}", tail=log_tail(replica), log=replica.log_file,
+                    doctor=fix.command("doctor"))
+    )  # fmt: skip
 
 
 def _roles_astray(found: dict[str, Probe], lab_nodes: dict[str, Node]) -> bool:
@@ -119,10 +122,9 @@ def _stop_sentinels(home: Path) -> list[str]:
         processes.stop(pid)
     if not pids:
         return []
-    return [
-        f"The {len(pids)} sentinels were stopped, so that they do not undo the lab's roles after a failover; "
-        f"{fix.command('up --sentinel')} starts them again, watching the lab's master."
-    ]
+    said = _("The {count} sentinels were stopped, so that they do not undo the lab's roles after a failover; "
+             "{sentinel} starts them again, watching the lab's master.")  # fmt: skip
+    return [said.format(count=len(pids), sentinel=fix.command("up --sentinel"))]
 
 
 class _Raced(Exception):
@@ -148,7 +150,8 @@ def _bring_up(s: settings.Settings, creds, server: binaries.Binary, notes: list[
     if _roles_astray(found, lab_nodes) or moving:
         notes += _stop_sentinels(s.home)
     if moving:
-        notes.append(f"The lab moved to ports {s.master_port},{s.replica_port}; its data came along.")
+        moved = _("The lab moved to ports {master},{replica}; its data came along.")
+        notes.append(moved.format(master=s.master_port, replica=s.replica_port))
     promoted = found["master"].state == DOWN and found["replica"].info.get("role") == "master"
     for role, node in lab_nodes.items():
         if found[role].state == DOWN:
@@ -177,10 +180,12 @@ def _move_away(s: settings.Settings, strangers: list[Node]) -> list[str]:
         processes.stop(pid)
     credentials.rotate(s.home)
     settings.remember_ports(s.home, master, replica)
-    return [f"Port {first.port} (the {first.role}'s) is held by {who}, so the lab moved to free ports {master} and "
-            f"{replica} (remembered: every later command uses them; `./workbook env` and `status` show them), with "
-            "new passwords; its data came along. Sentinels and cluster nodes, if any ran, start again with "
-            f"{fix.command('up --sentinel')} and {fix.command('cluster up')}."]  # fmt: skip
+    said = _("Port {port} (the {role}'s) is held by {holder}, so the lab moved to free ports {master} and {replica} "
+             "(remembered: every later command uses them; `./workbook env` and `status` show them), with new "
+             "passwords; its data came along. Sentinels and cluster nodes, if any ran, start again with {sentinel} "
+             "and {cluster}.")  # fmt: skip
+    return [said.format(port=first.port, role=_(first.role), holder=who, master=master, replica=replica,
+                        sentinel=fix.command("up --sentinel"), cluster=fix.command("cluster up"))]  # fmt: skip
 
 
 def _running_here(s: settings.Settings) -> bool:
@@ -198,15 +203,15 @@ def up(ports: str | None = None) -> StatusRows:
     if endpoint.is_external(s):
         rows = status()
         if rows[0].state != "up":
-            raise LabError(
-                f"The external Redis {endpoint.redact(endpoint.url())} does not answer; check {endpoint.VARIABLE}."
-            )
+            said = _("The external Redis {url} does not answer; check {variable}.")
+            raise LabError(said.format(url=endpoint.redact(endpoint.url()), variable=endpoint.VARIABLE))
         return rows  # the lab starts nothing: somebody else runs this Redis
     server = binaries.server(s.redis_server)
     notes: list[str] = []
     with locked(s.home):
         if repair(s.home):
-            notes.append(f"Some files in {s.home} were readable by other users; they are private again (0600/0700).")
+            notes.append(_("Some files in {home} were readable by other users; they are private again (0600/0700).")
+                         .format(home=s.home))  # fmt: skip
         creds = credentials.load_or_create(s.home)
         link_binaries(s, server)
         for attempt in range(3):
@@ -334,7 +339,6 @@ def down() -> Stopped:
             except OSError as exc:
                 problems.append(f"{pid_file} ({exc.strerror})")
     if problems:
-        stopped.problems.append(
-            f"Every server is stopped, but these files could not be removed: {', '.join(problems)}."
-        )
+        said = _("Every server is stopped, but these files could not be removed: {files}.")
+        stopped.problems.append(said.format(files=", ".join(problems)))
     return stopped

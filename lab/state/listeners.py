@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 
 PROC_NET = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 LISTEN = "0A"
@@ -91,7 +92,7 @@ def _listening_proc(port: int) -> tuple[list[tuple[int, int]], bool]:
             if len(fields) < 10 or fields[3] != LISTEN:
                 continue
             anything = True
-            address, _, hexport = fields[1].partition(":")
+            address, _colon, hexport = fields[1].partition(":")
             if int(hexport, 16) != port or address not in (LOOPBACK_V4 if len(address) == 8 else LOOPBACK_V6):
                 continue
             found.append((int(fields[7]), int(fields[9])))
@@ -134,31 +135,33 @@ def verify(port: int, home: Path) -> None:
         return  # the tables list no listening socket at all (WSL 1): they cannot tell
     me = os.geteuid()
     if not sockets:
-        raise StrangerError(f"Nothing this lab can identify listens on port {port}; the lab sent it no password.")
+        raise StrangerError(
+            _("Nothing this lab can identify listens on port {port}; the lab sent it no password.").format(port=port)
+        )
     for uid, inode in sockets:
         if uid != me:
-            raise StrangerError(
-                f"Port {port} is held by a program of another user ({_owner_name(uid)}), not by this lab's server: "
-                "the lab sent it no password."
-            )
+            said = _("Port {port} is held by a program of another user ({user}), not by this lab's server: the lab "
+                     "sent it no password.")  # fmt: skip
+            raise StrangerError(said.format(port=port, user=_owner_name(uid)))
         if (port, inode) in _verified:
             continue
         if not any(_holds_socket(pid, inode) for pid in processes.lab_servers(home)):
-            raise StrangerError(
-                f"Port {port} is held by another program (not a server of this lab's state directory {home}): "
-                "the lab sent it no password."
-            )
+            said = _("Port {port} is held by another program (not a server of this lab's state directory {home}): the "
+                     "lab sent it no password.")  # fmt: skip
+            raise StrangerError(said.format(port=port, home=home))
         _verified.add((port, inode))
 
 
 def holder(port: int) -> str:
     """Who holds `port`, for a sentence: "a program of another user (bob)", or "another program"."""
     try:
-        sockets, _ = listening(port)
+        sockets, _anything = listening(port)
     except OSError:
         sockets = []
-    others = sorted({_owner_name(uid) for uid, _ in sockets if uid != os.geteuid()})
-    return f"a program of another user ({', '.join(others)})" if others else "another program"
+    others = sorted({_owner_name(uid) for uid, _inode in sockets if uid != os.geteuid()})
+    if others:
+        return _("a program of another user ({users})").format(users=", ".join(others))
+    return _("another program")
 
 
 def is_loopback(host: str) -> bool:
@@ -171,10 +174,11 @@ def verify_owner(port: int) -> None:
     if not PROC_NET[0].exists():
         return
     sockets, anything = listening(port)
-    others = sorted({_owner_name(uid) for uid, _ in sockets if uid != os.geteuid()})
+    others = sorted({_owner_name(uid) for uid, _inode in sockets if uid != os.geteuid()})
     if anything and others:
-        raise StrangerError(f"Port {port} is held by a program of another user ({', '.join(others)}), not by the "
-                            "Redis you gave as the endpoint: the lab sent it no password.")  # fmt: skip
+        said = _("Port {port} is held by a program of another user ({users}), not by the Redis you gave as the "
+                 "endpoint: the lab sent it no password.")  # fmt: skip
+        raise StrangerError(said.format(port=port, users=", ".join(others)))
 
 
 class Guard:
@@ -210,3 +214,8 @@ def _stranger_connection_error(sentence: str):
 
 
 _StrangerConnectionError = None
+
+
+def is_stranger(exc: BaseException) -> bool:
+    """Whether `exc` is the refusal above (a listener that is not this lab's server), whatever its language."""
+    return any(kind.__name__ == "StrangerConnectionError" for kind in type(exc).__mro__)

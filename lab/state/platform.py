@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.i18n import _
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -57,7 +59,7 @@ def detect(proc_version_file: str = "/proc/version") -> Platform:
     if os.name == "nt":
         return Platform(
             "Windows",
-            "wsl --install -d Ubuntu   (then run the workbook inside Ubuntu)",
+            _("wsl --install -d Ubuntu   (then run the workbook inside Ubuntu)"),
             "Redis has no supported native Windows build: use WSL",
         )
     try:

@@ -12,8 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import N_, _
 from . import settings
 from .private import write_private
+
+# what `held_by_stranger` says, by the group its caller names (`what`), else HELD_BY
+HELD = {
+    "the sentinels'": N_("Port {port}, one of the sentinels', is held by {holder}: new ports were chosen "
+                         "(remembered)."),
+    "the cluster nodes'": N_("Port {port}, one of the cluster nodes', is held by {holder}: new ports were chosen "
+                             "(remembered)."),
+}  # fmt: skip
+HELD_BY = N_("Port {port}, one of {what}, is held by {holder}: new ports were chosen (remembered).")
 
 
 def port_taken(port: int) -> bool:
@@ -65,14 +75,14 @@ def free_ports(count: int, plus: int = 0, avoid: tuple[int, ...] = ()) -> list[i
     high = _ephemeral_low() - 1 - plus
     rng = random.Random()
     found: list[int] = []
-    for _ in range(10_000):
+    for _attempt in range(10_000):
         port = rng.randrange(10_000, max(10_001, high))
         if port in found or port in avoid or not _unused(port) or (plus and not _unused(port + plus)):
             continue
         found.append(port)
         if len(found) == count:
             return found
-    raise LabError("No free ports were found on this machine; set the ports yourself (see the README).")
+    raise LabError(_("No free ports were found on this machine; set the ports yourself (see the README)."))
 
 
 def _remembered_group(path: Path, count: int, plus: int) -> list[int] | None:
@@ -130,7 +140,7 @@ def held_by_stranger(given: tuple[int, ...] | None, remembered: str, what: str) 
         try:
             verify(port, s.home)
         except StrangerError:
-            return f"Port {port}, one of {what}, is held by {holder(port)}: new ports were chosen (remembered)."
+            return _(HELD.get(what, HELD_BY)).format(port=port, what=what, holder=holder(port))
     return None
 
 
@@ -164,8 +174,9 @@ def choose_ports(spec: str, already_running: Callable[[settings.Settings], bool]
     else:
         parts = spec.replace(" ", "").split(",")
         if len(parts) != 2:
-            raise LabError(f"--ports {spec!r} is not understood; use `auto`, `default` or two ports like `7000,7001`.")
+            said = _("--ports {spec} is not understood; use `auto`, `default` or two ports like `7000,7001`.")
+            raise LabError(said.format(spec=repr(spec)))
         master, replica = (settings.parse_port(p, "--ports") for p in parts)
         if master == replica:
-            raise LabError("--ports needs two different ports, e.g. `7000,7001`.")
+            raise LabError(_("--ports needs two different ports, e.g. `7000,7001`."))
     settings.remember_ports(home, master, replica)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..core.i18n import _
 from .private import private_dir, write_private
 
 # name: (its default as the README shows it, what it is for)
@@ -106,10 +107,9 @@ def ensure_home_dir(home: Path | None = None) -> Path:
         with tempfile.TemporaryFile(dir=home):
             pass
     except OSError as exc:
-        raise LabError(
-            f"The state directory {home} is not writable ({exc.strerror}); "
-            "set LAB_HOME to a folder you own, e.g. `export LAB_HOME=$HOME/.redis-lab`."
-        ) from None
+        said = _("The state directory {home} is not writable ({error}); set LAB_HOME to a folder you own, e.g. "
+                 "`export LAB_HOME=$HOME/.redis-lab`.")  # fmt: skip
+        raise LabError(said.format(home=home, error=exc.strerror)) from None
     return home
 
 
@@ -119,7 +119,8 @@ def conf_value(conf: str, directive: str) -> str:
     for line in (CONF_DIR / conf).read_text().splitlines():
         if line.strip().startswith(directive + " "):
             return line.split()[-1]
-    raise LabError(f"conf/{conf} sets no {directive}; add it back (see the comments in that file).")
+    said = _("conf/{conf} sets no {directive}; add it back (see the comments in that file).")
+    raise LabError(said.format(conf=conf, directive=directive))
 
 
 def parse_port(text: str, name: str) -> int:
@@ -127,9 +128,10 @@ def parse_port(text: str, name: str) -> int:
     try:
         port = int(str(text).strip())
     except ValueError:
-        raise LabError(f"{name}={text!r} is not a port number; use a whole number from 1024 to 65535.") from None
+        said = _("{name}={value} is not a port number; use a whole number from 1024 to 65535.")
+        raise LabError(said.format(name=name, value=repr(text))) from None
     if not 1024 <= port <= 65535:
-        raise LabError(f"{name}={port} is out of range; use a port from 1024 to 65535.")
+        raise LabError(_("{name}={port} is out of range; use a port from 1024 to 65535.").format(name=name, port=port))
     return port
 
 
@@ -145,9 +147,8 @@ def check_seconds(name: str, value: object, low: float, high: float) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and low <= number <= high):
-        raise LabError(
-            f"{name}={value!r} is not allowed: give a number of seconds from {_plain(low)} to {_plain(high)}."
-        )
+        said = _("{name}={value} is not allowed: give a number of seconds from {low} to {high}.")
+        raise LabError(said.format(name=name, value=repr(value), low=_plain(low), high=_plain(high)))
     return number
 
 
@@ -161,9 +162,8 @@ def _number(name: str, default: float, low: float, high: float, whole: bool = Fa
         return default
     value = check_seconds(name, raw.strip(), low, high)
     if whole and value != int(value):
-        raise LabError(
-            f"{name}={raw!r} is not allowed: give a whole number of seconds from {_plain(low)} to {_plain(high)}."
-        )
+        said = _("{name}={value} is not allowed: give a whole number of seconds from {low} to {high}.")
+        raise LabError(said.format(name=name, value=repr(raw), low=_plain(low), high=_plain(high)))
     return value
 
 
@@ -177,14 +177,14 @@ def _remembered_ports(home: Path) -> tuple[int, int] | None:
         data = None
     from ..core.fix import command  # (fix reads REPO_ROOT from here)
 
-    fix = f"run {command('up --ports default')} to choose again"
     if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("master", "replica")):
-        raise LabError(f"{path} is damaged; {fix}.")
+        said = _("{path} is damaged; run {choose} to choose again.")
+        raise LabError(said.format(path=path, choose=command("up --ports default")))
     master, replica = data["master"], data["replica"]
     if not (1024 <= master <= 65535 and 1024 <= replica <= 65535) or master == replica:
-        raise LabError(
-            f"{path} names ports {master} and {replica}: two different ports from 1024 to 65535 are needed; {fix}."
-        )
+        said = _("{path} names ports {master} and {replica}: two different ports from 1024 to 65535 are needed; run "
+                 "{choose} to choose again.")  # fmt: skip
+        raise LabError(said.format(path=path, master=master, replica=replica, choose=command("up --ports default")))
     return master, replica
 
 
@@ -207,7 +207,8 @@ def load() -> Settings:
     if os.environ.get("LAB_REPLICA_PORT"):
         replica = parse_port(os.environ["LAB_REPLICA_PORT"], "LAB_REPLICA_PORT")
     if master == replica:
-        raise LabError(f"The master and the replica cannot share port {master}; give them two different ports.")
+        said = _("The master and the replica cannot share port {port}; give them two different ports.")
+        raise LabError(said.format(port=master))
     env = os.environ.get
     url = _endpoint_url(env("LAB_REDIS_URL"), "LAB_REDIS_URL") or _endpoint_url(
         _read_line(home / ENDPOINT_FILE), str(home / ENDPOINT_FILE)
@@ -244,15 +245,15 @@ def _endpoint_url(url: str | None, where: str, fix: str | None = None) -> str | 
     try:
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss", "unix"):
-            problem = "it must start with redis://, rediss:// or unix://"
+            problem = _("it must start with redis://, rediss:// or unix://")
         elif parts.scheme != "unix":
             parts.port  # noqa: B018 - raises ValueError when out of range
             if not parts.hostname:
-                problem = "it names no host"
+                problem = _("it names no host")
             database = parts.path.strip("/") or "0"
             queried = parse_qs(parts.query).get("db", [database])[-1]
             if not (database.isdigit() and queried.isdigit()):
-                problem = "its database must be a number, e.g. /0"
+                problem = _("its database must be a number, e.g. /0")
     except ValueError as exc:
         problem = str(exc).lower().rstrip(".")
     if problem is None:
@@ -268,16 +269,17 @@ def _endpoint_url(url: str | None, where: str, fix: str | None = None) -> str | 
         return url
     from .urls import redact
 
-    fix = fix or (
-        f"unset {where}" if where.startswith("LAB_") else "run `./workbook endpoint clear` (or `set` another)"
-    )
-    raise LabError(f"{where} holds {redact(url)!r}, which is not a Redis URL ({problem}); use "
-                   f"redis://[user:password@]host:port/0 (rediss:// for TLS), or {fix}.")  # fmt: skip
+    if not fix:
+        fix = (_("unset {variable}").format(variable=where) if where.startswith("LAB_")
+               else _("run `./workbook endpoint clear` (or `set` another)"))  # fmt: skip
+    said = _("{where} holds {url}, which is not a Redis URL ({problem}); use redis://[user:password@]host:port/0 "
+             "(rediss:// for TLS), or {fix}.")  # fmt: skip
+    raise LabError(said.format(where=where, url=repr(redact(url)), problem=problem, fix=fix))
 
 
 def check_endpoint_url(url: str) -> str:
     """A Redis URL checked before it is saved (one sentence if redis-py could not use it)."""
-    return _endpoint_url(url, "The URL", fix="give another") or url
+    return _endpoint_url(url, _("The URL"), fix=_("give another")) or url
 
 
 def _read_line(path: Path) -> str | None:
@@ -300,9 +302,11 @@ def _port_list(name: str, count: int, example: str, highest: int = 65535) -> tup
         return None
     found = tuple(parse_port(p, name) for p in raw.split(",") if p.strip())
     if len(found) != count or len(set(found)) != count:
-        raise LabError(f"{name}={raw!r}: give {count} different ports, e.g. {example}.")
+        said = _("{name}={value}: give {count} different ports, e.g. {example}.")
+        raise LabError(said.format(name=name, value=repr(raw), count=count, example=example))
     if max(found) > highest:
-        raise LabError(f"{name}: these ports must be {highest} or less (each node also uses its port + 10000).")
+        said = _("{name}: these ports must be {highest} or less (each node also uses its port + 10000).")
+        raise LabError(said.format(name=name, highest=highest))
     return found
 
 
