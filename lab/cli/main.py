@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 
-from ..core import fix
+from ..core import fix, i18n
 from ..core.errors import LabError, UsageError, redis_sentence
 from ..core.i18n import LANGUAGES, N_, NAMES, _, current, ngettext, thousands, where_from
 
@@ -273,6 +273,7 @@ def cmd_setup(args) -> int:
         return 0
     s = settings.load()
     s.ensure_home()
+    i18n.translations("fr")  # the French catalogue compiled now (locale/fr/LC_MESSAGES/lab.mo), not in a kernel
     print(_("✅ ready: {binary}; state directory {home}").format(
         binary=binaries.server(s.redis_server).describe(), home=s.home))  # fmt: skip
     return 0
