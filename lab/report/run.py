@@ -332,6 +332,7 @@ def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterRes
                 following = ahead[0] if ahead else None
                 kernels.stop(km, now=True)  # the finished one has nothing to save: it is ended at once
             sanitize.static_widgets(nb)
+            exporter.result().language_code = run.language  # (<html lang="…">: nbconvert sets it from this)
             sanitize.outputs(nb)
             body, _resources = exporter.result().from_notebook_node(nb, resources={"metadata": {"name": path.stem},
                                                                  "lab_csp": sanitize.CSP, "language_code": run.language})  # fmt: skip

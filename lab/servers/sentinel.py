@@ -126,11 +126,28 @@ def _wait_for_discovery(s: settings.Settings) -> None:
     """Every sentinel must see the master, its replica and the two other sentinels before a failover can work."""
     deadline = time.monotonic() + DISCOVERY_TIMEOUT
     while time.monotonic() < deadline:
-        if all(row["sentinels"] == COUNT - 1 and row["replicas"] >= 1 for row in status(s)):
+        if all(row["sentinels"] == COUNT - 1 and row["replicas"] >= 1 for row in status(s)) and all(
+            _replica_known(node.port, s) for node in nodes(s)
+        ):
             return
         time.sleep(0.05)
     said = _("The sentinels did not find each other within {timeout} s; see {logs}.")
     raise LabError(said.format(timeout=f"{DISCOVERY_TIMEOUT:.0f}", logs=f"{s.home}/sentinel-*.log"))
+
+
+def _replica_known(port: int, s: settings.Settings) -> bool:
+    """Whether the sentinel on `port` has read its replica's own INFO (its link to the master is ok): until then
+    it would find no replica it may promote (NOGOODSLAVE)."""
+    import redis
+
+    try:
+        with connect(port, s, socket_connect_timeout=0.3, socket_timeout=0.5) as c:
+            replicas = c.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)
+    except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+        return False
+    views = [dict(zip(r[::2], r[1::2])) if isinstance(r, list) else r for r in replicas or []]
+    return any(v.get("flags") == "slave" and v.get("master-link-status") == "ok"
+               and int(v.get("info-refresh", 10**9)) < 5000 for v in views)  # fmt: skip
 
 
 def status(s: settings.Settings | None = None) -> list[dict]:
