@@ -35,12 +35,12 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> No
     raise AssertionError("the app did not start listening")
 
 
-@pytest.fixture
-def app(lab, monkeypatch):
+@pytest.fixture(params=["en"])
+def app(lab, request):
     port = ports.free_port_pair()[0]
     env = {**os.environ, "PYTHONPATH": str(REPO), "LAB_SLOW_DB_DELAY": "0.4"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "app", "--port", str(port)],
+        [sys.executable, "-m", "lab", "app", "--port", str(port), "--lang", request.param],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -88,6 +88,32 @@ def test_form_goes_slow_db_then_cache(app, browser):
     page.get_by_role("button", name="Look up").click()
     page.locator(".lab-error").wait_for(timeout=30_000)
     assert "empty or blank key" in page.locator(".lab-error").inner_text()
+
+
+@pytest.mark.parametrize("app", ["fr"], indirect=True)
+def test_the_french_form_speaks_french(app, browser):
+    """`./workbook app --lang fr`: the French app notebook, French labels and cards; what Redis and the lookup
+    name (slow_db, cache) stays as they print it."""
+    page = browser.new_page()
+    page.goto(app, timeout=90_000)
+    box = page.get_by_placeholder("une clé, par ex. test-key")
+    box.wait_for(timeout=90_000)
+    assert page.title() == "Cache-aside avec Redis — le formulaire de l'atelier"
+    box.fill("test-key")
+    page.get_by_role("button", name="Lire").click()
+    badge = page.locator(".lab-source")
+    badge.wait_for(timeout=30_000)
+    assert badge.inner_text() == "slow_db"
+    assert "Hello from the slow database" in page.locator(".lab-card").inner_text()  # (the database's data)
+    page.get_by_role("button", name="Lire").click()
+    page.wait_for_function("document.querySelector('.lab-ratio').innerText.includes('taux de hits')", timeout=30_000)
+    assert badge.inner_text() == "cache"
+    page.get_by_role("button", name="Invalider").click()
+    page.wait_for_function("document.querySelector('.lab-card').innerText.length > 0", timeout=30_000)
+    box.fill("")
+    page.get_by_role("button", name="Lire").click()
+    page.locator(".lab-error").wait_for(timeout=30_000)
+    assert "Saisissez d'abord une clé" in page.locator(".lab-error").inner_text()
 
 
 @one_shared_pair

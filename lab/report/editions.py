@@ -111,7 +111,9 @@ def _write(catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     out = io.BytesIO()
     write_po(out, catalog, width=0, omit_header=False, include_previous=True, sort_output=False)
-    path.write_bytes(out.getvalue())
+    # no dates in the header: a catalogue changes only when a text does (no churn in git at every sync)
+    text = re.sub(rb'"(POT-Creation-Date|PO-Revision-Date): [^"]*"\n', b"", out.getvalue())
+    path.write_bytes(text)
 
 
 def _texts(chapter: Path) -> list[tuple[str, str, str]]:
@@ -121,6 +123,8 @@ def _texts(chapter: Path) -> list[tuple[str, str, str]]:
     nb = nbformat.read(chapter, as_version=4)
     about = nb.metadata.get("workbook", {})
     found = [(f"workbook.{field}", str(about[field]), "metadata") for field in META_FIELDS if about.get(field)]
+    if nb.metadata.get("title"):  # the page's title (the browser's tab, Voilà's)
+        found.append(("metadata.title", str(nb.metadata["title"]), "metadata"))
     for cell in nb.cells:
         if CARD_TAG in cell.metadata.get("tags", []) or not has_words(cell):
             continue
@@ -189,6 +193,8 @@ def build_one(chapter: Path, language: str = "fr"):
     for field in META_FIELDS:
         if about.get(field):
             about[field] = french[f"workbook.{field}"]
+    if nb.metadata.get("title"):
+        nb.metadata["title"] = french["metadata.title"]
     nb.metadata["language"] = language  # (what the language_info says is Python's)
     for cell in nb.cells:
         if CARD_TAG in cell.metadata.get("tags", []):
