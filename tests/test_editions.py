@@ -150,7 +150,7 @@ ENGLISH = re.compile(r"\b(the|and|with|which|should|does|would|every|from|there|
 
 
 @pytest.mark.slow
-def test_the_whole_workbook_runs_in_french(tmp_path, lab_home):
+def test_the_whole_workbook_runs_in_french(tmp_path, lab_home, quick_report):
     out = tmp_path / "rapport"
     result = run_lab("report", "--quick", "--solutions", "--lang", "fr", "--out", str(out), "--author", "Élève",
                      timeout=900)  # fmt: skip
@@ -165,3 +165,17 @@ def test_the_whole_workbook_runs_in_french(tmp_path, lab_home):
     sentences = [s.strip() for s in text.split("  ") if ENGLISH.search(s)]
     assert not sentences, sentences[:10]
     assert [p.stem for p in chapters.find_chapters(language="fr")] == [p.stem for p in CHAPTERS]
+
+    # a class that handed in half in English, half in French: one table, keyed by ids, in the instructor's language
+    _, english, _ = quick_report
+    view = run_lab("class", str(english), str(out), "--out", str(tmp_path / "classe"), "--lang", "fr")
+    assert view.returncode == 0, view.stdout + view.stderr
+    rows = (tmp_path / "classe" / "class.csv").read_text(encoding="utf-8").splitlines()
+    ids = {m["id"] for m in data["marks"]} | {
+        m["id"] for m in json.loads((english / "summary.json").read_text())["marks"]
+    }
+    assert len(rows) == 3 and ids <= set(rows[0].split(",")), rows[0]
+    page = (tmp_path / "classe" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="fr"' in page and "Taux de réussite par point de contrôle" in page
+    french_title = next(m["title"] for m in data["marks"] if m["id"] == "04.hit_vs_get")
+    assert french_title in page  # the French hand-in's words, for a French-speaking instructor
