@@ -66,7 +66,8 @@ def cmd_down(args) -> int:
     from ..servers import pair as servers
 
     stopped = servers.down()
-    print(_("stopped: {servers}").format(servers=", ".join(stopped)) if stopped else _("nothing was running"))
+    names = ", ".join(_(name) for name in stopped)  # (the roles, as the reader's language names them)
+    print(_("stopped: {servers}").format(servers=names) if stopped else _("nothing was running"))
     for problem in stopped.problems:
         print(f"⚠️ {problem}", file=sys.stderr)
     return 0
