@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
-from ..core.i18n import N_, _
+from ..core.i18n import N_, _, ngettext, thousands
 from ..core.marks import Mark
-from ..core.text import plural
 from ..state import credentials, settings
 from ..state.private import UMASK
 from . import sanitize
@@ -295,9 +294,20 @@ def _report(run: Run, tmp: Path, interrupted) -> int:
     failed = [r.name for r in results if not r.ok]
     to_do = sum(r.to_do for r in results)
     print(
-        f"report: {run.out / 'index.html'}  ({time.monotonic() - started:.1f} s)"
-        + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ all chapters passed")
-        + (f"; ⬜ {plural(to_do, 'exercise')} still to do (the lab itself works)" if to_do else "")
+        _("report: {path}  ({seconds} s)").format(
+            path=run.out / "index.html", seconds=thousands(f"{time.monotonic() - started:.1f}")
+        )
+        + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ " + _("all chapters passed"))
+        + (
+            "; ⬜ "
+            + ngettext(
+                "{count} exercise still to do (the lab itself works)",
+                "{count} exercises still to do (the lab itself works)",
+                to_do,
+            ).format(count=to_do)
+            if to_do
+            else ""
+        )
     )
     return 1 if failed else 0
 
@@ -360,11 +370,12 @@ def _publish_pages(run: Run, executed: list[tuple[ChapterResult, str]], writer: 
 
 def _one_line(result: ChapterResult) -> str:
     if result.skipped:
-        return f"⏭️ skipped — {result.skipped}"
+        return "⏭️ " + _("skipped — {reason}").format(reason=result.skipped)
     checks = result.checkpoints
     passed = sum(m.status == "pass" for m in checks)
-    return (f"{'✅' if result.ok else '❌'} {passed}/{len(checks)} checkpoints, " + _exercise_counts(result)
-            + f"{result.seconds:.1f} s" + (f" — {result.error}" if result.error else ""))  # fmt: skip
+    return (f"{'✅' if result.ok else '❌'} " + _("{passed}/{count} checkpoints, ").format(passed=passed, count=len(checks))
+            + _exercise_counts(result) + thousands(f"{result.seconds:.1f}") + " s"
+            + (f" — {result.error}" if result.error else ""))  # fmt: skip
 
 
 def _print(target: Path) -> bool:
@@ -374,7 +385,8 @@ def _print(target: Path) -> bool:
     except LabError as exc:
         print(f"❌ {exc}", file=sys.stderr)
         return False
-    print(f"handin: {target / 'handin.pdf'} ({pages} pages, printed in {seconds:.1f} s)")
+    print(_("handin: {path} ({pages} pages, printed in {seconds} s)").format(
+        path=target / "handin.pdf", pages=pages, seconds=thousands(f"{seconds:.1f}")))  # fmt: skip
     return True
 
 
@@ -382,4 +394,5 @@ def _exercise_counts(result: ChapterResult) -> str:
     if not result.exercises:
         return ""
     counts = {s: sum(m.status == s for m in result.exercises) for s in ("pass", "fail", "todo")}
-    return f"exercises {counts['pass']} passed, {counts['fail']} failed, {counts['todo']} to do, "
+    return _("exercises {passed} passed, {failed} failed, {todo} to do, ").format(
+        passed=counts["pass"], failed=counts["fail"], todo=counts["todo"])  # fmt: skip
