@@ -169,10 +169,6 @@ def translated_conf(name: str, text: str, language: str | None = None) -> str:
     return text
 
 
-def decimal_separator() -> str:
-    return "," if current() == "fr" else "."
-
-
 def thousands(text: str) -> str:
     """A number's text with the current language's separators: "1 000.5" → "1 000,5" in French (a narrow
     no-break space between thousands, as French typography writes them)."""

@@ -314,7 +314,9 @@ def _report(run: Run, tmp: Path, interrupted) -> int:
 
 def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterResult, str]]:
     """Each chapter in its own kernel, exported to HTML as soon as it ends: (result, page) per chapter."""
-    exporter = concurrent.futures.ThreadPoolExecutor(1).submit(_exporter)  # (importing nbconvert takes ~1.5 s)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    exporter = pool.submit(_exporter)  # (importing nbconvert takes ~1.5 s)
+    pool.shutdown(wait=False)  # its one thread ends with that task
     kernels = Kernels(run.language)
     executed = []
     try:
