@@ -79,6 +79,33 @@ def test_sentinel_port_taken_leaves_nothing_started(lab, monkeypatch):
         taken.close()
 
 
+def test_a_port_taken_right_after_it_was_chosen_is_chosen_again(lab, monkeypatch):
+    """Two labs choosing ports at the same moment (a classmate's, a parallel test's): a port chosen for a sentinel
+    is taken by someone else's listener before its sentinel starts. Free ones are chosen again; nothing fails."""
+    import socket
+
+    from lab.state import ports as chosen
+
+    choose, taken = chosen.free_ports, []
+
+    def a_classmate_takes_one(count, **options):
+        found = choose(count, **options)
+        if not taken:
+            taken.append(socket.create_server(("127.0.0.1", found[1])))
+        return found
+
+    monkeypatch.setattr(chosen, "free_ports", a_classmate_takes_one)
+    monkeypatch.delenv("LAB_SENTINEL_PORTS", raising=False)
+    try:
+        sentinel.up()
+        assert taken and taken[0].getsockname()[1] not in sentinel.ports()
+        assert [r["state"] for r in sentinel.status()] == ["up"] * 3
+    finally:
+        sentinel.down()
+        for listener in taken:
+            listener.close()
+
+
 def test_failover_without_sentinels_is_one_sentence(lab):
     with pytest.raises(LabError, match="--sentinel"):
         failover.run_once(context())

@@ -21,7 +21,7 @@ from ..state import binaries, credentials, settings
 from ..state.ports import forget_group, held_by_stranger, port_group
 from . import clients, tls
 from . import pair as servers
-from .nodes import Node, NodeGroup, stop_by_pid
+from .nodes import Node, NodeGroup, stop_by_pid, with_fresh_ports
 from .runtime_conf import runtime_config
 
 SIZE = 6
@@ -112,6 +112,11 @@ def up() -> list[dict]:
     made = protection(s) or (None if unprotected else tls.files(s.home))
     if unprotected and made is None:
         print(f"⚠️ {unprotected}")
+    with_fresh_ports(lambda: _start(s, server, cli, creds, made), s.cluster_ports, PORTS_FILE, down)
+    return status()
+
+
+def _start(s: settings.Settings, server: binaries.Binary, cli: binaries.Binary, creds, made) -> None:
     with NodeGroup("a cluster node", "LAB_CLUSTER_PORTS") as group:
         for node in nodes(s):
             if _answers(node, s):
@@ -125,7 +130,6 @@ def up() -> list[dict]:
         if int(info(ports(s)[0], s).get("cluster_known_nodes", 1)) < SIZE:
             _create(s, cli, creds, made)
         _wait_until_formed(s)
-    return status()
 
 
 def _create(s: settings.Settings, cli: binaries.Binary, creds: credentials.Credentials, made) -> None:

@@ -196,6 +196,24 @@ def kill_pid(pid: int | None) -> None:
     processes.kill(pid)
 
 
+class PortTaken(LabError):
+    """A port of a group (a sentinel's, a cluster node's) is held by a program that is not this lab's node."""
+
+
+def with_fresh_ports(start, given: tuple[int, ...] | None, remembered: str, stop, attempts: int = 3):
+    """Run `start` (a group's launch). A port chosen for the group can be taken in the instant between its choice
+    and its node's start — by a classmate's lab choosing at the same moment: then what started is stopped, the
+    ports are forgotten and free ones chosen again. Ports the environment gives are the student's: never moved."""
+    for attempt in range(attempts):
+        try:
+            return start()
+        except PortTaken:
+            if given or attempt == attempts - 1:
+                raise
+            stop()
+            ports.forget_group(remembered)
+
+
 class NodeGroup:
     """Starting a group of nodes (the sentinels, the cluster): `launch` each one that is not running; if
     anything fails before the `with` block ends, the nodes this group started are stopped again."""
@@ -216,7 +234,7 @@ class NodeGroup:
     def launch(self, node: Node, text: str, server: binaries.Binary, connect, args: tuple[str, ...] = ()) -> None:
         if ports.port_taken(node.port) and pid_of(node) is None:  # (our own node there is restarted by launch)
             said = _(HELD.get(self.what, HELD_BY))
-            raise LabError(
+            raise PortTaken(
                 said.format(port=node.port, what=self.what, holder=holder(node.port), variable=self.variable)
             )
         launch(node, text, server, connect, args)

@@ -17,7 +17,7 @@ from ..state import binaries, credentials, settings
 from ..state.ports import forget_group, held_by_stranger, port_group
 from . import clients
 from . import pair as servers
-from .nodes import Node, NodeGroup, stop_by_pid
+from .nodes import Node, NodeGroup, stop_by_pid, with_fresh_ports
 from .runtime_conf import quote_path
 
 MASTER_NAME = "labmaster"
@@ -111,6 +111,11 @@ def up() -> list[dict]:
         print(moved)
     server = binaries.server(s.redis_server)
     creds = credentials.load(s.home)
+    with_fresh_ports(lambda: _start(s, server, creds), s.sentinel_ports, PORTS_FILE, down)
+    return status()
+
+
+def _start(s: settings.Settings, server, creds) -> None:
     group_nodes = nodes(s)
     ids = {node.port: _running_id(node, s) or secrets.token_hex(20) for node in group_nodes}
     with NodeGroup("a sentinel", "LAB_SENTINEL_PORTS") as group:
@@ -119,7 +124,6 @@ def up() -> list[dict]:
                 text = runtime_config(node, s, creds, ids)
                 group.launch(node, text, server, functools.partial(connect, node.port, s), args=("--sentinel",))
         _wait_for_discovery(s)
-    return status()
 
 
 def _wait_for_discovery(s: settings.Settings) -> None:
