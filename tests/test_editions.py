@@ -150,6 +150,9 @@ ENGLISH = re.compile(r"\b(the|and|with|which|should|does|would|every|from|there|
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group(
+    "quick_report"
+)  # beside the English quick report it reads: one build of it, not one per worker
 def test_the_whole_workbook_runs_in_french(tmp_path, lab_home, quick_report):
     out = tmp_path / "rapport"
     result = run_lab("report", "--quick", "--solutions", "--lang", "fr", "--out", str(out), "--author", "Élève",

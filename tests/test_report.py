@@ -175,6 +175,58 @@ def test_an_interrupted_run_leaves_no_half_report(tmp_path, lab_home, after):
     assert not list(tmp_path.glob(".report.*")), "a partial folder was left behind"
 
 
+def _kernels_of(home: Path) -> list[int]:
+    """Live Jupyter kernels started for the lab in `home` (their environment names it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if (proc.name.isdigit() and b"ipykernel" in (proc / "cmdline").read_bytes()
+                    and f"LAB_HOME={home}".encode() in (proc / "environ").read_bytes().split(b"\0")):  # fmt: skip
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_the_cluster_runs_beside_the_failovers_and_ctrl_c_ends_both(tmp_path, lab_home):
+    """07 runs on six nodes of its own, so the report runs it beside 06 (which mostly waits on its failovers):
+    its nodes are up before 06 has ended. Ctrl-C then ends both chapters' kernels and leaves no half report."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from lab.report.chapters import runs_alongside
+
+    assert [p.stem for p in report.find_chapters() if runs_alongside(p)] == ["07_cluster"]
+    out = tmp_path / "report"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "report", "--quick", "--chapter", "06", "--chapter", "07", "--out", str(out)],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    printed = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(lambda: proc.stdout.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(lab_home.glob("cluster-*.pid")):
+        time.sleep(0.05)
+    so_far = "".join(printed)
+    assert list(lab_home.glob("cluster-*.pid")) and so_far.startswith("[1/2] 06_failover_sentinel ...")
+    assert "[2/2]" not in so_far, f"the cluster started only after 06 had ended: {so_far!r}"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    reader.join(5)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr.read()
+    assert not out.exists() and not list(tmp_path.glob(".report.*"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _kernels_of(lab_home):
+        time.sleep(0.1)
+    assert _kernels_of(lab_home) == [], "a chapter's kernel outlived the report"
+
+
 def test_each_chapter_keeps_its_own_quick_values():
     """`--quick` takes each chapter's own values (its parameters cell's metadata), only names that cell assigns."""
     quick = {}

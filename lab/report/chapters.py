@@ -46,6 +46,15 @@ class About:
         return f"> **{goal}** {self.goal}  \n> **{during}** {minutes} · {path}  \n> **{needs}** {self.needs}"
 
 
+def runs_alongside(path: Path) -> bool:
+    """Whether a chapter runs on servers of its own that no other chapter touches (`"alongside": true` in its
+    metadata: the cluster's six nodes), so that the report may run it beside the chapter before it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["metadata"]["workbook"].get("alongside") is True
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def folder(language: str = "en") -> Path:
     """Where the chapters of `language` are: `notebooks/` (English), `notebooks/fr/` (French)."""
     return settings.NOTEBOOKS_DIR if language == "en" else settings.NOTEBOOKS_DIR / language

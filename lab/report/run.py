@@ -10,85 +10,34 @@ folder and moved into place at the end: an interrupted run never leaves a half r
 
 from __future__ import annotations
 
-import ast
 import concurrent.futures
-import html
 import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LabError
 from ..core.i18n import N_, _, ngettext, thousands
-from ..core.marks import Mark
 from ..state import credentials, settings
 from ..state.private import UMASK
-from . import sanitize
-from .bundles import collected, stopped
-from .chapters import find_chapters, path_of
+from . import execute, sanitize
+from .chapters import find_chapters, path_of, runs_alongside
+from .execute import fill_solutions, inject_parameters, parameter_names, quick_values  # noqa: F401 - lab.report's names
 from .handin import handin_html, print_pdf
 from .kernels import Kernels, watch_interrupts
 from .report_page import ChapterResult, index_body, index_page, summary
 
 MARKER = ".workbook-report"
 HANDIN = "handin.html"  # the one file to hand in
-CELL_TIMEOUT = 600
-TEMPLATES = Path(__file__).parent / "templates"
-SOLUTIONS = settings.NOTEBOOKS_DIR / "solutions"
 PATH_WORDS = {
     "full": N_("every chapter"),
     "core": N_("the 3-hour core path only (`--core`)"),
     "some": N_("chosen chapters"),
 }
-
-
-def parameter_names(source: str) -> list[str]:
-    """The names a parameters cell assigns."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
-
-
-def quick_values(nb) -> dict:
-    """The values a chapter runs with in `--quick` mode: its own, in its parameters cell's metadata."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            return dict(cell.metadata.get("quick", {}))
-    return {}
-
-
-def inject_parameters(nb, values: dict | None = None) -> dict:
-    """Insert an `injected-parameters` cell after the `parameters` cell (`values`, default: the chapter's quick
-    values); the values actually injected (only names the parameters cell assigns)."""
-    import nbformat
-
-    values = quick_values(nb) if values is None else values
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            names = parameter_names(cell.source)
-            used = {k: v for k, v in values.items() if k in names}
-            if used:
-                source = "# Injected by `./workbook report`\n" + "".join(f"{k} = {v!r}\n" for k, v in used.items())
-                new = nbformat.v4.new_code_cell(source.rstrip("\n"), metadata={"tags": ["injected-parameters"]})
-                nb.cells.insert(index + 1, new)
-            return used
-    return {}
-
-
-def fill_solutions(nb) -> int:
-    """Put each exercise's solution (`notebooks/solutions/<id>.py`) into its stub cell; how many were filled."""
-    filled = 0
-    for cell in nb.cells:
-        exercise = cell.metadata.get("exercise") if cell.cell_type == "code" else None
-        if exercise:
-            cell.source = (SOLUTIONS / f"{exercise}.py").read_text().rstrip("\n")
-            filled += 1
-    return filled
 
 
 def _secrets() -> tuple[str, ...]:
@@ -142,67 +91,6 @@ class Run:
     @property
     def mode(self) -> str:
         return ("quick" if self.quick else "class") + (" with the solutions" if self.solutions else "")
-
-
-def _execute(path: Path, km, run: Run, writer: Writer, at_last_cell=None) -> tuple[object, ChapterResult]:
-    """Run one chapter in the kernel `km` (already started); its notebook with outputs, and its result.
-    `at_last_cell` is called as the chapter's last code cell (its checkpoints, which time nothing) starts."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    chapter = path.stem[:2]
-    try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-    except (OSError, ValueError, nbformat.ValidationError) as exc:  # a merge conflict, a hand-edited file
-        reason = (f"{path.name} is not a notebook Jupyter can read ({type(exc).__name__}: "
-                  f"{str(exc).splitlines()[0][:120]}); `git checkout {path.name}` in notebooks/ restores it (your "
-                  "changes to it are lost), or fix it in an editor")  # fmt: skip
-        result = ChapterResult(
-            path.stem, marks=[Mark(chapter, "chapter", "fail", "the chapter ran to the end", reason)]
-        )
-        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(html.escape(reason))]), result
-    inject_parameters(nb, None if run.quick else {})
-    if run.solutions:
-        fill_solutions(nb)
-    start = time.monotonic()
-    last = max((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), default=-1)
-
-    def on_cell_start(cell, cell_index):  # noqa: ARG001 - nbclient's hook signature
-        if cell_index == last and at_last_cell is not None:
-            at_last_cell()
-
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(path.parent)}},
-                            on_cell_start=on_cell_start)  # fmt: skip
-    stop = None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        stop = stopped(nb, chapter, str(exc).strip().splitlines()[-1])
-    except (CellTimeoutError, DeadKernelError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        stop = Mark(chapter, "chapter", "fail", "the chapter ran to the end", f"{type(exc).__name__}: {first}")
-    except Exception:
-        # Ctrl-C or SIGTERM while a cell runs: nbclient's own signal handler shuts the kernel down, then its
-        # poll fails on the missing client (an AssertionError). That is an interrupt, not an error.
-        if getattr(client, "_async_cleanup_kernel_future", None) is not None:
-            raise KeyboardInterrupt from None
-        raise
-    marks = [m for m in collected(nb, chapter) if m.kind != "chapter"]
-    if stop is not None:
-        stop = Mark(stop.id, stop.kind, stop.status, stop.title, writer.redact(stop.figure))
-    return nb, ChapterResult(path.stem, time.monotonic() - start, marks + ([stop] if stop else []))
-
-
-def _exporter():
-    """nbconvert's HTML exporter with the offline template: outputs and Markdown sanitized (the lab's own
-    `clean_html`), a Content-Security-Policy in every page."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="offline", sanitize_html=True)
-    exporter.register_filter("clean_html", sanitize.clean_html)
-    return exporter
 
 
 def _environment() -> dict[str, str]:
@@ -313,18 +201,42 @@ def _report(run: Run, tmp: Path, interrupted) -> int:
 
 
 def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterResult, str]]:
-    """Each chapter in its own kernel, exported to HTML as soon as it ends: (result, page) per chapter."""
+    """Each chapter in its own kernel, exported to HTML as soon as it ends: (result, page) per chapter, in order.
+    A chapter that runs on servers of its own (`"alongside"` in its metadata: the cluster) runs beside the one
+    before it, which waits on its servers far more than it computes (the failovers)."""
     pool = concurrent.futures.ThreadPoolExecutor(1)
-    exporter = pool.submit(_exporter)  # (importing nbconvert takes ~1.5 s)
+    exporter = pool.submit(execute.exporter)  # (importing nbconvert takes ~1.5 s)
     pool.shutdown(wait=False)  # its one thread ends with that task
     kernels = Kernels(run.language)
+    chapters = list(run.chapters)
+    beside = {i for i, path in enumerate(chapters) if i and runs_alongside(path)}
+    sequence = [i for i in range(len(chapters)) if i not in beside]
     executed = []
+
+    def page(index: int, nb, result: ChapterResult) -> None:
+        sanitize.static_widgets(nb)
+        exporter.result().language_code = run.language  # (<html lang="…">: nbconvert sets it from this)
+        sanitize.outputs(nb)
+        stem = chapters[index].stem
+        body, _resources = exporter.result().from_notebook_node(nb, resources={"metadata": {"name": stem},
+                                                             "lab_csp": sanitize.CSP, "language_code": run.language})  # fmt: skip
+        result.html_file = f"{stem}.html"
+        executed.append((result, body))
+        print(_one_line(result), flush=True)
+
+    def alongside(path: Path, km):
+        try:
+            return execute.chapter(path, km, run.quick, run.solutions, writer.redact, in_thread=True)
+        finally:
+            kernels.stop(km, now=True)
+
     try:
         following = kernels.start()
-        for number, path in enumerate(run.chapters, 1):
-            print(f"[{number}/{len(run.chapters)}] {path.stem} ...", end=" ", flush=True)
+        for position, index in enumerate(sequence):
+            _announce(index, chapters)
             km, ahead = following, []
-            more = number < len(run.chapters)
+            more = position + 1 < len(sequence)
+            other = _in_background(alongside, chapters[index + 1], kernels.start()) if index + 1 in beside else None
 
             def boot_the_next(more=more, ahead=ahead) -> None:
                 # The next chapter's kernel boots (and imports pandas and matplotlib) while this chapter's
@@ -334,7 +246,11 @@ def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterRes
                     ahead.append(kernels.start())
 
             try:
-                nb, result = _execute(path, km, run, writer, at_last_cell=boot_the_next)
+                page(index, *execute.chapter(chapters[index], km, run.quick, run.solutions, writer.redact,
+                                             boot_the_next))  # fmt: skip
+                if other is not None:
+                    _announce(index + 1, chapters)
+                    page(index + 1, *other.result())
             except Exception:
                 if interrupted.is_set():  # Ctrl-C while nbclient waits on the kernel: its cleanup raises instead
                     raise KeyboardInterrupt from None
@@ -343,17 +259,28 @@ def _execute_all(run: Run, writer: Writer, interrupted) -> list[tuple[ChapterRes
                 boot_the_next()  # (a chapter that stopped early never reached its last cell)
                 following = ahead[0] if ahead else None
                 kernels.stop(km, now=True)  # the finished one has nothing to save: it is ended at once
-            sanitize.static_widgets(nb)
-            exporter.result().language_code = run.language  # (<html lang="…">: nbconvert sets it from this)
-            sanitize.outputs(nb)
-            body, _resources = exporter.result().from_notebook_node(nb, resources={"metadata": {"name": path.stem},
-                                                                 "lab_csp": sanitize.CSP, "language_code": run.language})  # fmt: skip
-            result.html_file = f"{path.stem}.html"
-            executed.append((result, body))
-            print(_one_line(result), flush=True)
     finally:
-        kernels.close()
+        kernels.close()  # (a chapter still running beside another stops with its kernel)
     return executed
+
+
+def _in_background(function, *args) -> concurrent.futures.Future:
+    """`function(*args)` in a daemon thread: an interrupted report exits without waiting for it (nbclient would
+    wait on the kernel it was running, which the report has already ended)."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
+
+
+def _announce(index: int, chapters: list[Path]) -> None:
+    print(f"[{index + 1}/{len(chapters)}] {chapters[index].stem} ...", end=" ", flush=True)
 
 
 def _publish_pages(run: Run, executed: list[tuple[ChapterResult, str]], writer: Writer) -> None:
