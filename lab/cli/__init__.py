@@ -1,2 +1,3 @@
-"""The command line (`main`: `./workbook VERB`), the doctor (`doctor`), JupyterLab and Voilà (`jupyter`), shell
-exports (`shell`), a shared JupyterHub environment (`hub`). The top layer: it may import any other."""
+"""The command line (`main`: `./workbook VERB`), the verbs about the cache (`cache_verbs`: fetch, bench, web), the
+doctor (`doctor`), JupyterLab and Voilà (`jupyter`), shell exports (`shell`), a shared JupyterHub environment
+(`hub`). The top layer: it may import any other."""

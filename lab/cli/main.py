@@ -12,7 +12,8 @@ import sys
 
 from ..core import fix, i18n
 from ..core.errors import LabError, UsageError, redis_sentence
-from ..core.i18n import LANGUAGES, N_, NAMES, _, current, ngettext, thousands, where_from
+from ..core.i18n import LANGUAGES, N_, NAMES, _, current, ngettext, where_from
+from .cache_verbs import cmd_bench, cmd_fetch, cmd_web
 
 ROLES = {"master": N_("master"), "replica": N_("replica")}  # the lab's names of its servers, as shown: _(ROLES[…])
 
@@ -130,69 +131,6 @@ def cmd_app(args) -> int:
     from .jupyter import app
 
     return app(args.port, args.base_url)
-
-
-def cmd_fetch(args) -> int:
-    from ..cache.lookup import CacheAside, validate_key
-    from ..state import settings
-
-    validate_key(args.key)  # bad keys fail before anything connects
-    if args.ttl is not None:
-        try:
-            settings.check_seconds("--ttl", args.ttl, *settings.TTL_RANGE)
-        except LabError as exc:
-            raise UsageError(str(exc)) from None
-    result = CacheAside(ttl=args.ttl).get(args.key)
-    if result.warning:
-        print(f"⚠️ {result.warning}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False))
-    else:
-        value = _printable(result.value) if result.found else _("(not found in the database)")
-        ttl = _("TTL {seconds} s").format(seconds=thousands(f"{result.ttl:.0f}")) if result.ttl else _("not cached")
-        ms = thousands(f"{result.elapsed_ms:.1f}")
-        line = _("source {source} · {ms} ms · {ttl} · cache {state}").format(
-            source=result.source, ms=ms, ttl=ttl, state=result.cache_state)  # fmt: skip
-        print(f"{result.key} = {value}\n  {line}")
-    return 0
-
-
-def _printable(text: str) -> str:
-    """A value for the terminal: its control characters shown, not obeyed (an escape sequence in a cached value
-    would retitle or clear the student's terminal)."""
-    import unicodedata
-
-    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in text)
-
-
-def cmd_bench(args) -> int:
-    from ..lessons.bench import BenchConfig, run
-
-    config = BenchConfig(
-        hit_samples=args.hit_samples, miss_samples=args.miss_samples, new_client_samples=args.new_client_samples
-    )
-    summary = run(config)
-    if args.json:
-        print(json.dumps(summary))
-        return 0
-    n = {k: thousands(str(v)) for k, v in summary.items() if k not in ("redis_version", "redis_binary", "samples")}
-    n["miss_db_delay_ms"] = thousands(f"{summary['miss_db_delay_ms']:.0f}")
-    print(_("Redis {version} ({binary}), {wall_s} s").format(
-        version=summary["redis_version"], binary=summary["redis_binary"], **n))  # fmt: skip
-    for line in (
-        _("cache hit p50 {hit_p50_us} µs (p99 {hit_p99_us})  raw GET p50 {raw_get_p50_us} µs  → ratio "
-          "{hit_over_raw_get}"),
-        _("miss p50 {miss_p50_ms} ms with a {miss_db_delay_ms} ms database; with no database delay "
-          "{miss_without_db_delay_p50_us} µs = {miss_without_db_delay_over_hit}× a hit"),
-        _("hit on master {hit_on_master_p50_us} µs, on replica {hit_on_replica_p50_us} µs"),
-        _("reused client {reused_client_p50_us} µs, new client per request {new_client_p50_us} µs "
-          "({new_over_reused}×)"),
-        _("pipelined GET+PTTL {pipelined_p50_us} µs, sequential {sequential_p50_us} µs"),
-        _("stampede: {stampede_db_reads_unprotected} database reads unprotected, {stampede_db_reads_single_flight} "
-          "with single-flight, {stampede_db_reads_lock} with the lock"),
-    ):  # fmt: skip
-        print(line.format(**n))
-    return 0
 
 
 def cmd_cluster(args) -> int:
@@ -323,6 +261,9 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("--port", default=None, help=_("default LAB_APP_PORT (8866)"))
     app.add_argument("--base-url", default="/", help=_("the path it is served under (behind a hub's proxy)"))
     app.set_defaults(run=cmd_app)
+    web = sub.add_parser("web", help=_("serve the workshop's Flask app (form and JSON API) on 127.0.0.1:5000"))
+    web.add_argument("--port", default=None, help=_("default LAB_WEB_PORT (5000)"))
+    web.set_defaults(run=cmd_web)
     cl = sub.add_parser("cluster", help=_("a six-node Redis Cluster: up, down (forgets it), status"))
     cl.add_argument("action", choices=["up", "down", "status"])
     cl.add_argument("--json", action="store_true")

@@ -27,6 +27,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "LAB_SLOW_DB_DELAY": ("2.0", "seconds the slow database takes per read (0 to 60)"),
     "LAB_CACHE_TTL": ("60", "seconds a cached value lives (whole seconds, 1 to a year)"),
     "LAB_APP_PORT": ("8866", "the standalone form app's port"),
+    "LAB_WEB_PORT": ("5000", "the workshop's Flask app's port (`./workbook web`)"),
     "LAB_AUTHOR": ("`$USER`", "the name on the report (or `--author`)"),
     "LAB_SENTINEL_PORTS": ("three free ports, remembered", "the sentinels' ports, e.g. `26380,26381,26382`"),
     "LAB_CLUSTER_PORTS": (
@@ -64,6 +65,7 @@ class Settings:
     slow_db_delay: float
     cache_ttl: int
     app_port: int
+    web_port: int
     author: str = "student"
     redis_url: str | None = None  # an external endpoint (LAB_REDIS_URL, or `endpoint set`), else None
     replica_url: str | None = None
@@ -222,6 +224,7 @@ def load() -> Settings:
         slow_db_delay=_number("LAB_SLOW_DB_DELAY", 2.0, *DELAY_RANGE),
         cache_ttl=int(_number("LAB_CACHE_TTL", 60, 1, TTL_RANGE[1], whole=True)),
         app_port=parse_port(env("LAB_APP_PORT") or "8866", "LAB_APP_PORT"),
+        web_port=parse_port(env("LAB_WEB_PORT") or "5000", "LAB_WEB_PORT"),
         author=env("LAB_AUTHOR") or env("USER") or "student",
         redis_url=url,
         replica_url=(_endpoint_url(env("LAB_REDIS_REPLICA_URL"), "LAB_REDIS_REPLICA_URL") or url) if url else None,
