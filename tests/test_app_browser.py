@@ -143,3 +143,38 @@ def test_a_chapter_opened_in_jupyterlab_is_not_modified(pair, browser):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+@one_shared_pair
+def test_the_flask_page_goes_slow_db_then_cache_and_counts_down(pair, browser):
+    """The workshop's Flask app (`./workbook web`) in a real browser: type test-key and submit — slow_db; again —
+    cache, its TTL counting down by the page's own script (allowed by the page's CSP: no console error)."""
+    from playwright.sync_api import expect
+
+    from lab.cache import CacheAside, SlowDB
+    from lab.cache.web import Background
+
+    from .test_web import APP
+
+    cache = CacheAside(SlowDB(pair.path("browser-web.sqlite3"), delay=0.3), ttl=60)
+    with Background(APP.create_app(cache)) as site:
+        page = browser.new_page()
+        refused = []
+        page.on("console", lambda message: refused.append(message.text) if message.type == "error" else None)
+        page.goto(site.url + "/", timeout=60_000)
+        assert page.title() == "Cache-aside with Flask and Redis"
+        page.get_by_placeholder("a key, e.g. test-key").fill("test-key")
+        page.get_by_role("button", name="Look up").click()
+        assert page.locator("#source").inner_text(timeout=30_000) == "slow_db"
+        page.get_by_role("button", name="Look up").click()
+        expect(page.locator("#source")).to_have_text("cache", timeout=30_000)  # (the CSP forbids eval: no JS here)
+        first = float(page.locator("#ttl").inner_text().split()[0])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and float(page.locator("#ttl").inner_text().split()[0]) >= first:
+            time.sleep(0.1)
+        assert float(page.locator("#ttl").inner_text().split()[0]) < first, "the TTL did not count down"
+        page.get_by_role("button", name="Invalidate").click()
+        page.get_by_text("test-key is no longer cached").wait_for(timeout=30_000)
+        page.set_viewport_size({"width": 360, "height": 740})  # a phone: nothing wider than the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert refused == [], refused

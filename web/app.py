@@ -24,7 +24,7 @@ def create_app(cache: CacheAside | None = None) -> Flask:
 
     def page(status: int = 200, **shown):
         texts = web.words()
-        texts["lead"] = texts["lead"].format(delay=f"{cache.db.delay:g}")
+        texts["lead"] = texts["lead"].format(delay=web.number(cache.db.delay))
         return render_template("index.html", t=texts, lang=web.language(), number=web.number, **shown), status
 
     @app.get("/")
