@@ -11,6 +11,7 @@ stopping it cleanly, in the background for a chapter or a test.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from urllib.parse import unquote_to_bytes
 
@@ -112,6 +113,18 @@ def not_found(key: str) -> str:
     return _(WORDS["not_found"]).format(key=key)
 
 
+def workshop_app():
+    """The workshop's app module, `web/app.py` of this clone (it is a script beside its templates, not a package)."""
+    import importlib.util
+
+    path = settings.REPO_ROOT / "web" / "app.py"
+    spec = importlib.util.spec_from_file_location("workshop_app", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["workshop_app"] = module  # (its functions' source can be shown, as the chapters do)
+    return module
+
+
 class Background:
     """The app served by a thread of this process on a free loopback port (a chapter, a test); `url`, `stop()`."""
 
@@ -170,7 +183,6 @@ def serve(create_app, port: int | None = None) -> int:
 def main(create_app, argv: list[str]) -> int:
     """`python app.py [--port N]`, as the workshop ran it: one sentence, never a traceback, for what can go wrong."""
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(prog="python app.py", description=_("the workshop's Flask app"))
     parser.add_argument("--port", default=None, help=_("default LAB_WEB_PORT (5000)"))

@@ -66,6 +66,8 @@ def cmd_bench(args) -> int:
         _("reused client {reused_client_p50_us} µs, new client per request {new_client_p50_us} µs "
           "({new_over_reused}×)"),
         _("pipelined GET+PTTL {pipelined_p50_us} µs, sequential {sequential_p50_us} µs"),
+        _("through the Flask app: a cached request {app_request_p50_us} µs, an empty route {empty_route_p50_us} µs, "
+          "the bare hit {bare_hit_p50_us} µs ({app_request_over_bare_hit}× a hit)"),
         _("stampede: {stampede_db_reads_unprotected} database reads unprotected, {stampede_db_reads_single_flight} "
           "with single-flight, {stampede_db_reads_lock} with the lock"),
     ):  # fmt: skip
@@ -75,13 +77,7 @@ def cmd_bench(args) -> int:
 
 def cmd_web(args) -> int:
     """`./workbook web`: the workshop's Flask app (web/app.py) on 127.0.0.1, the lab started if needed."""
-    import importlib.util
-
-    from ..cache.web import serve
+    from ..cache.web import serve, workshop_app
     from ..state import settings
 
-    path = settings.REPO_ROOT / "web" / "app.py"
-    spec = importlib.util.spec_from_file_location("workshop_app", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return serve(module.create_app, settings.parse_port(args.port, "--port") if args.port else None)
+    return serve(workshop_app().create_app, settings.parse_port(args.port, "--port") if args.port else None)

@@ -20,9 +20,10 @@ from ..core.marks import Mark, check
 from ..servers.context import Lab, context
 from ..state import settings
 from .progress import progress
-from .results import Measured
+from .results import Measured, percentile_table, percentiles  # noqa: F401 - bench.percentile_table, as chapters call it
 
 KEY = "test-key"
+APP_VARIANTS = ("bare cache hit", "empty Flask route", "cached request through the app")
 
 
 @dataclass(frozen=True)
@@ -285,20 +286,31 @@ def round_trips(lab: Lab, samples: int = 2000) -> Latencies:
     return Latencies(tuple(alternate(variants, samples, _("round trips"))))
 
 
-def percentiles(df, unit: str = "us"):
-    """p50/p90/p99/max per variant (a table for the chapter and the JSON)."""
-    df = getattr(df, "frame", df)
-    scale = 1000 if unit == "ms" else 1
-    table = df.groupby("variant", sort=False)["latency_us"].describe(percentiles=[0.5, 0.9, 0.99])
-    table = table[["count", "50%", "90%", "99%", "max"]].rename(columns={"50%": "p50", "90%": "p90", "99%": "p99"})
-    table[["p50", "p90", "p99", "max"]] = table[["p50", "p90", "p99", "max"]] / scale
-    table["count"] = table["count"].astype(int)
-    return table.rename(columns={c: f"{c}_{unit}" for c in ("p50", "p90", "p99", "max")})
+class ThroughTheApp(Latencies):
+    """A cached request through the workshop's Flask app beside its parts: the bare cache hit (in this process)
+    and an empty route of the same app over HTTP (what HTTP and Flask cost without the cache)."""
+
+    def checks(self) -> list[Mark]:
+        hit, empty, request = (self.p50(variant) for variant in APP_VARIANTS)
+        figure = _("request {request} µs = empty route {empty} µs + {rest} µs; the bare hit {hit} µs").format(
+            request=f"{request:.0f}", empty=f"{empty:.0f}", rest=f"{request - empty:.0f}", hit=f"{hit:.0f}")  # fmt: skip
+        return [check("04.http_cost", _("HTTP and Flask cost more than the cache hit they serve"),
+                      hit < empty < request, figure, "lab.bench.through_the_app(ctx, 100)")]  # fmt: skip
 
 
-def percentile_table(df):
-    """p50/p90/p99/max per variant, in µs, rounded for reading (counts as whole numbers)."""
-    return percentiles(df).round(1)
+def through_the_app(lab: Lab, samples: int = 500) -> ThroughTheApp:
+    """The app (`web/app.py`) served by a thread of this process on a free port; each request a new connection,
+    as `curl` makes one; the key cached before the first sample."""
+    import requests
+
+    from ..cache import web
+
+    cache = CacheAside(SlowDB(delay=0), lab=lab)
+    cache.get(KEY)
+    with web.Background(web.workshop_app().create_app(cache)) as site:
+        api, empty = f"{site.url}/api/{KEY}", f"{site.url}/health"
+        calls = (lambda: cache.get(KEY), lambda: requests.get(empty, timeout=10), lambda: requests.get(api, timeout=10))
+        return ThroughTheApp(tuple(alternate(dict(zip(APP_VARIANTS, calls, strict=True)), samples, _("requests"))))
 
 
 def stampede(lab: Lab, clients_: int = 50, delay: float = 0.05) -> dict[str, int]:
@@ -331,8 +343,9 @@ def run(config: BenchConfig | None = None) -> dict:
     replica = master_vs_replica(lab, max(1, config.hit_samples // 2)).frame
     reuse = connection_reuse(lab, config.new_client_samples).frame
     trips = round_trips(lab, max(1, config.hit_samples // 2)).frame
+    app = through_the_app(lab, max(50, config.hit_samples // 20)).frame
     p50 = {}
-    for frame in (hit, overhead, miss, replica, reuse, trips):
+    for frame in (hit, overhead, miss, replica, reuse, trips, app):
         p50.update(frame.groupby("variant", sort=False)["latency_us"].median().to_dict())
     p99 = hit.groupby("variant")["latency_us"].quantile(0.99).to_dict()
     overhead_hit = overhead[overhead.variant == "cache hit"].latency_us.median()
@@ -355,6 +368,10 @@ def run(config: BenchConfig | None = None) -> dict:
         "new_over_reused": round(p50["new client per request"] / p50["reused client"], 1),
         "pipelined_p50_us": round(p50["pipelined GET+PTTL"], 1),
         "sequential_p50_us": round(p50["sequential GET, PTTL"], 1),
+        "app_request_p50_us": round(p50[APP_VARIANTS[2]], 1),
+        "empty_route_p50_us": round(p50[APP_VARIANTS[1]], 1),
+        "bare_hit_p50_us": round(p50[APP_VARIANTS[0]], 1),
+        "app_request_over_bare_hit": round(p50[APP_VARIANTS[2]] / p50[APP_VARIANTS[0]], 1),
         **stampede(lab, config.stampede_clients),
         "samples": {
             "hit": config.hit_samples,
@@ -362,6 +379,7 @@ def run(config: BenchConfig | None = None) -> dict:
             "miss": config.miss_samples,
             "miss_without_db_delay": max(50, config.miss_samples * 5),
             "new_client": config.new_client_samples,
+            "through_the_app": max(50, config.hit_samples // 20),
         },
         "redis_version": status.version,
         "redis_binary": status.binary,

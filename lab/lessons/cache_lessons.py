@@ -1,7 +1,7 @@
 """Chapter 03's experiments: the workshop's visual test replayed, and the lessons beyond it, measured.
 
 Each function runs a real experiment on the lab's Redis and database and returns a result that owns its checks
-(`Replay`, `Invalidation`, `NegativeCaching`, `Stampede`, `Jitter`, `Outage`); the chapter only narrates and
+(`Replay`, `WebCalls`, `Invalidation`, `NegativeCaching`, `Stampede`, `Jitter`, `Outage`); the chapter only narrates and
 shows them, and ends with `checkpoints.show(...)` of them.
 """
 
@@ -69,6 +69,29 @@ class Replay(_Rows):
             check("03.expiry", _("After the TTL, slow_db again, then cached"), sources[-2:] == ["slow_db", "cache"],
                   " → ".join(sources), "lab.cache.CacheAside(ttl=5)"),
         ]  # fmt: skip
+
+
+class WebCalls(_Rows):
+    """What the workshop's Flask app answered, as `curl` would print it: two `GET /api/<key>` (a miss, then a hit)
+    and a `DELETE` (the JSON objects, in order)."""
+
+    HEADERS = {"elapsed_ms": N_("ms in the lookup"), "cache_state": N_("cache")}
+
+    @property
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{k: r.get(k) for k in ("key", "source", "cache_state", "elapsed_ms", "ttl", "invalidated")}
+                             for r in self.rows])  # fmt: skip
+
+    def checks(self) -> list[Mark]:
+        first, second, deleted = self.rows[0], self.rows[1], self.rows[-1]
+        figure = " → ".join(
+            [first.get("source", "?"), second.get("source", "?"), f"DELETE {deleted.get('invalidated')}"]
+        )
+        ok = (first.get("source"), second.get("source"), deleted.get("invalidated")) == ("slow_db", "cache", True)
+        return [check("03.web", _("Through the app's route: slow_db, then cache; DELETE invalidates"), ok, figure,
+                      "lab.cache.web.workshop_app().create_app()")]  # fmt: skip
 
 
 @dataclass(frozen=True)

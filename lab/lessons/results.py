@@ -62,3 +62,19 @@ class Rows(Measured):
 
     def column(self, name: str) -> list:
         return [r[name] for r in self.rows]
+
+
+def percentiles(df, unit: str = "us"):
+    """p50/p90/p99/max per variant (a table for the chapter and the JSON)."""
+    df = getattr(df, "frame", df)
+    scale = 1000 if unit == "ms" else 1
+    table = df.groupby("variant", sort=False)["latency_us"].describe(percentiles=[0.5, 0.9, 0.99])
+    table = table[["count", "50%", "90%", "99%", "max"]].rename(columns={"50%": "p50", "90%": "p90", "99%": "p99"})
+    table[["p50", "p90", "p99", "max"]] = table[["p50", "p90", "p99", "max"]] / scale
+    table["count"] = table["count"].astype(int)
+    return table.rename(columns={c: f"{c}_{unit}" for c in ("p50", "p90", "p99", "max")})
+
+
+def percentile_table(df):
+    """p50/p90/p99/max per variant, in µs, rounded for reading (counts as whole numbers)."""
+    return percentiles(df).round(1)
