@@ -216,3 +216,14 @@ def test_the_curl_demo_shows_slow_db_then_cache_then_the_ttl(lab):
     out = done.stdout
     assert out.index('"source":"slow_db"') < out.index('"source":"cache"') and '"ttl":' in out, out
     assert '"invalidated":true' in out
+
+
+def test_python_app_py_without_flask_is_one_sentence():
+    """`python3 app.py` with the system's Python (no Flask: the workbook's packages are in its .venv)."""
+    system = "/usr/bin/python3"
+    lacks = os.path.exists(system) and subprocess.run([system, "-c", "import flask"], capture_output=True).returncode
+    need(bool(lacks), "a system python3 without Flask")
+    done = subprocess.run([system, "app.py"], cwd=WEB, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "has no Flask" in done.stderr and "./workbook web" in done.stderr

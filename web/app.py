@@ -9,13 +9,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this clone's `lab`, when run as `python app.py`
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for  # noqa: E402
+from lab.cache import BadKey, CacheAside, web  # noqa: E402
 
-from lab.cache import (  # noqa: E402
-    BadKey,
-    CacheAside,
-    web,  # noqa: E402
-)
+try:
+    from flask import Flask, jsonify, redirect, render_template, request, url_for
+except ImportError:  # a Python without the workbook's packages (the system's, not the workbook's .venv)
+    sys.exit(web.without_flask())
 
 
 def create_app(cache: CacheAside | None = None) -> Flask:

@@ -113,6 +113,13 @@ def not_found(key: str) -> str:
     return _(WORDS["not_found"]).format(key=key)
 
 
+def without_flask() -> str:
+    """What `python app.py` says when the Python that runs it has no Flask."""
+    said = _("❌ This Python ({python}) has no Flask: run ./workbook web from the workbook's folder, or the "
+             "workbook's own Python here: ../.venv/bin/python app.py")  # fmt: skip
+    return said.format(python=sys.executable)
+
+
 def workshop_app():
     """The workshop's app module, `web/app.py` of this clone (it is a script beside its templates, not a package)."""
     import importlib.util

@@ -85,13 +85,19 @@ def _compiled(language: str) -> gettext.NullTranslations:
     if not po.exists():
         return gettext.NullTranslations()
     if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-        data = compile_po(po)
         try:
-            partial = mo.with_name(f".{mo.name}.{os.getpid()}")
-            partial.write_bytes(data)
-            partial.replace(mo)
-        except OSError:  # a clone this user cannot write: the catalogue compiled in memory serves as well
-            return gettext.GNUTranslations(io.BytesIO(data))
+            data = compile_po(po)
+        except ImportError:  # a Python without Babel (the system's, not the workbook's): the last compiled, or English
+            data = None
+        if data is None and not mo.exists():
+            return gettext.NullTranslations()
+        if data is not None:
+            try:
+                partial = mo.with_name(f".{mo.name}.{os.getpid()}")
+                partial.write_bytes(data)
+                partial.replace(mo)
+            except OSError:  # a clone this user cannot write: the catalogue compiled in memory serves as well
+                return gettext.GNUTranslations(io.BytesIO(data))
     with mo.open("rb") as f:
         return gettext.GNUTranslations(f)
 
