@@ -194,6 +194,11 @@ def quick_report(tmp_path_factory):
     """`python -m lab report --quick --solutions` once for the session, on a private lab, with two CPU-bound processes
     beside it (a student's busy laptop): every checkpoint must still pass, because each compares with what
     the same run measured."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # one build per suite: every test that reads it is in the xdist group "quick_report"
+        built = tmp_path_factory.getbasetemp().parent / "quick-report-built"
+        assert not built.exists(), f"the quick report was built by {built.read_text()} already: xdist_group is ignored"
+        built.write_text(worker)
     home = tmp_path_factory.mktemp("report-lab")
     out = tmp_path_factory.mktemp("report-out") / "report"
     master, replica = ports.free_port_pair()
