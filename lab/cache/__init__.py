@@ -1,7 +1,8 @@
 """The workshop's cache: the cache-aside lookup (`lookup`: `CacheAside`), the slow database (`slowdb`), the form
 (`widgets`, loaded only when asked for: it needs ipywidgets), what the workshop's Flask app needs around its
-routes (`web`: keys from requests, the page's words, serving it); every key name is `lab.state.keys`'s `KeySchema`,
-given here too. Imports `lab.servers` and below.
+routes (`web`: keys from requests, the page's words, serving it), replacement policies computed offline on a
+request trace (`policies`: an exact LRU and Belady's optimum, for chapter 08); every key name is
+`lab.state.keys`'s `KeySchema`, given here too. Imports `lab.servers` and below.
 
     from lab.cache import CacheAside, SlowDB, KeySchema, CacheForm
 """
