@@ -10,7 +10,7 @@ say() { if [[ "$lang" == fr* ]]; then echo "$2"; else echo "$1"; fi; }
 
 if ! curl -fsS -o /dev/null "$url/health" 2>/dev/null; then
   say "The app does not answer at $url: start it with ./workbook web (LAB_WEB_PORT=... for another port)." \
-      "L'application ne répond pas à $url : lancez-la avec ./workbook web (LAB_WEB_PORT=... pour un autre port)."
+      "L'application ne répond pas à l'adresse $url : lancez-la avec ./workbook web (LAB_WEB_PORT=... pour un autre port)."
   exit 1
 fi
 curl -s -o /dev/null -X DELETE "$url/api/$key"  # start cold: the first request must read the database

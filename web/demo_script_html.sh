@@ -21,5 +21,5 @@ if [ -z "$opened" ]; then
 fi
 say "Then: the first lookup says slow_db (about 2 s); Look up again: cache, in a few ms; watch the TTL count down, \
 and Invalidate to start over." \
-    "Ensuite : la première recherche indique slow_db (environ 2 s) ; relancez-la : cache, en quelques ms ; regardez \
-la durée de vie (TTL) décroître, puis « Invalider » pour recommencer."
+    "Ensuite : la première lecture affiche slow_db (environ 2 s) ; cliquez de nouveau sur « Lire » : cette fois cache, \
+en quelques ms ; regardez la durée de vie (TTL) décroître, puis cliquez sur « Invalider » pour recommencer."

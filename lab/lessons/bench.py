@@ -17,6 +17,7 @@ from ..core import fix
 from ..core.errors import LabError
 from ..core.i18n import _, thousands
 from ..core.marks import Mark, check
+from ..core.text import number
 from ..servers.context import Lab, context
 from ..state import settings
 from .progress import progress
@@ -294,7 +295,8 @@ class ThroughTheApp(Latencies):
         # (the request against the empty route differs by one hit, within the noise of a busy machine: not checked)
         hit, empty, request = (self.p50(variant) for variant in APP_VARIANTS)
         figure = _("request {request} µs = empty route {empty} µs + {rest} µs; the bare hit {hit} µs").format(
-            request=f"{request:.0f}", empty=f"{empty:.0f}", rest=f"{request - empty:.0f}", hit=f"{hit:.0f}")  # fmt: skip
+            request=number(round(request)), empty=number(round(empty)), rest=number(round(request - empty)),
+            hit=number(round(hit)))  # fmt: skip
         return [check("04.http_cost", _("HTTP and Flask cost more than the cache hit they serve"),
                       hit < empty and hit < request, figure, "lab.bench.through_the_app(ctx, 100)")]  # fmt: skip
 
