@@ -62,10 +62,12 @@ def test_the_page_goes_slow_db_then_cache_and_invalidates(site):
     posted = requests.post(site.url + "/invalidate", data={"key": "test-key"}, allow_redirects=False)
     assert posted.status_code == 303 and posted.headers["Location"].endswith("/?invalidated=test-key")
     after = requests.get(site.url + posted.headers["Location"])
-    assert "test-key is no longer cached" in after.text
+    assert "<code>test-key</code> is no longer cached" in after.text
+    again = requests.post(site.url + "/invalidate", data={"key": "test-key"}, allow_redirects=False)
+    assert again.headers["Location"].endswith("/?not_cached_now=test-key")  # nothing left to invalidate: it says so
     assert _shown(requests.get(site.url + "/", params={"key": "test-key"}).text, "source") == "slow_db"
     missing = requests.get(site.url + "/", params={"key": "no-such-product"})
-    assert missing.status_code == 404 and "no-such-product is not in the database" in missing.text
+    assert missing.status_code == 404 and "<code>no-such-product</code> is not in the database" in missing.text
     assert site.cache.db.reads == 3
 
 
@@ -117,6 +119,47 @@ def test_a_bad_key_gets_a_400_with_one_sentence_never_reflected(site, case):
     for raw in ("<script>", "<img", "<b>"):
         assert raw not in answer.text  # escaped, never HTML of the student's making
     assert site.cache.db.reads == 0 and "Traceback" not in answer.text
+
+
+@one_shared_pair
+def test_what_the_app_refuses_is_one_sentence_and_nothing_else(site):
+    """A body over 4 KB (refused before it is read), a form posted from another site, a Host that is not this
+    machine (DNS rebinding), a method or a path the app has not: one sentence each, its security headers on."""
+    answers = {
+        413: requests.post(site.url + "/invalidate", data="key=" + "a" * 5000,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        403: requests.post(site.url + "/invalidate", data={"key": "test-key"}, headers={"Sec-Fetch-Site": "cross-site"}),
+        400: requests.get(site.url + "/api/test-key", headers={"Host": "rebind.example:80"}),
+        405: requests.put(site.url + "/api/test-key"),
+        404: requests.get(site.url + "/no-such-page"),
+    }  # fmt: skip
+    for status, answer in answers.items():
+        assert answer.status_code == status, (status, answer.text[:200])
+        assert "Traceback" not in answer.text and "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    assert "another site" in answers[403].text and "<!doctype html>" in answers[404].text
+    assert site.cache.db.reads == 0
+
+
+def test_a_full_app_says_busy_in_one_sentence(monkeypatch):
+    """Past its limit of lookups at once, a request waits its turn; past the wait, 503 and one sentence."""
+    from lab.cache import web
+
+    monkeypatch.setattr(web, "WAIT_FOR_TURN", 0.2)
+    release = threading.Event()
+
+    def slow(environ, start_response):
+        release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"done"]
+
+    with Background(web.limited(slow, limit=1)) as served:
+        first = threading.Thread(target=requests.get, args=(served.url + "/",))
+        first.start()
+        time.sleep(0.1)
+        busy = requests.get(served.url + "/", timeout=10)
+        release.set()
+        first.join()
+    assert busy.status_code == 503 and "busy with 1 lookups" in busy.text
 
 
 @one_shared_pair

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this clone's `lab`, when run as `python app.py`
 
-from lab.cache import BadKey, CacheAside, web  # noqa: E402
+from lab.cache import CacheAside, web  # noqa: E402
 
 try:
     from flask import Flask, jsonify, redirect, render_template, request, url_for
@@ -24,21 +24,25 @@ def create_app(cache: CacheAside | None = None) -> Flask:
     def page(status: int = 200, **shown):
         texts = web.words()
         texts["lead"] = texts["lead"].format(delay=web.number(cache.db.delay))
-        return render_template("index.html", t=texts, lang=web.language(), number=web.number, **shown), status
+        example = f"curl http://127.0.0.1:{request.environ.get('SERVER_PORT', 5000)}/api/test-key"
+        return render_template("index.html", t=texts, lang=web.language(), number=web.number, example=example,
+                               in_code=web.in_code, **shown), status  # fmt: skip
 
     @app.get("/")
     def index():
-        key = web.key_from_query(request.query_string)
+        key = web.key_from_query(web.query_of(request.environ))
         if key is None:
-            return page(invalidated=web.key_from_query(request.query_string, b"invalidated"))
+            noted = {name: web.key_from_query(web.query_of(request.environ), name.encode())
+                     for name in ("invalidated", "not_cached_now")}  # fmt: skip
+            return page(**noted)
         result = cache.get(key)  # Redis first; on a miss the slow database, then SET with the TTL
-        return page(200 if result.found else 404, result=result, not_found=web.not_found(key))
+        return page(200 if result.found else 404, result=result)
 
     @app.post("/invalidate")
     def invalidate():
         key = web.key_from_query(request.get_data(), required=True)  # the form's body: key=...
-        cache.invalidate(key)
-        return redirect(url_for("index", invalidated=key), 303)  # post/redirect/get: a refresh does not post again
+        said = "invalidated" if cache.invalidate(key) else "not_cached_now"
+        return redirect(url_for("index", **{said: key}), 303)  # post/redirect/get: a refresh does not post again
 
     @app.get("/api/<path:key>")
     def api_get(key):
@@ -54,23 +58,13 @@ def create_app(cache: CacheAside | None = None) -> Flask:
 
     @app.route("/api/", methods=["GET", "DELETE"])
     def api_without_key():
-        web.key_from_bytes(b"")  # an empty key: BadKey, answered by the handler below
+        web.key_from_bytes(b"")  # an empty key: BadKey, one sentence (web.harden answers every error)
 
     @app.get("/health")
     def health():  # an empty route: what Flask and HTTP cost without the cache (chapter 04 times it)
         return "ok"
 
-    @app.errorhandler(BadKey)
-    def api_error(error):
-        if request.path.startswith("/api/"):
-            return jsonify(error=str(error)), 400
-        return page(400, error=str(error))  # (the template escapes it: never reflected as HTML)
-
-    @app.after_request
-    def headers(response):
-        response.headers.update(web.HEADERS)
-        return response
-
+    web.harden(app, page)  # a body limit, security headers, only this machine's names, one sentence per error
     return app
 
 

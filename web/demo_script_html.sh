@@ -2,9 +2,15 @@
 # The workshop's visual test: open the app's page in a browser — on WSL (wslview, else explorer.exe), macOS
 # (open) or a Linux desktop (xdg-open) — or print its address. Start the app first: ./workbook web.
 set -uo pipefail
-url="http://127.0.0.1:${LAB_WEB_PORT:-5000}/?key=${1:-test-key}"
+port="${LAB_WEB_PORT:-5000}"
 lang="${LAB_LANG:-${LANGUAGE:-${LC_ALL:-${LC_MESSAGES:-${LANG:-}}}}}"
 say() { if [[ "$lang" == fr* ]]; then echo "$2"; else echo "$1"; fi; }
+if ! [[ "$port" =~ ^[0-9]+$ ]]; then
+  say "LAB_WEB_PORT must be a port number (it is \"$port\")." "LAB_WEB_PORT doit être un numéro de port (il vaut « $port »)."
+  exit 2
+fi
+key="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "${1:-test-key}")"
+url="http://127.0.0.1:$port/?key=$key"
 
 opened=""
 if grep -qi microsoft /proc/version 2>/dev/null; then  # WSL: the browser is Windows'

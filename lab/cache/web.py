@@ -49,8 +49,15 @@ WORDS = {
     "api": N_("The same lookup as JSON: {example}"),
     "hit": N_("hit"),
     "miss": N_("miss"),
+    "miss, shared": N_("miss, shared"),
+    "hit after waiting": N_("hit after waiting"),
     "unavailable": N_("unavailable"),
+    "not_cached_now": N_("{key} was not cached (or Redis did not answer): nothing to invalidate."),
 }
+MAX_BODY = 4096  # bytes a request may send (a form with one key): more is refused before it is read
+MAX_LOOKUPS = 32  # lookups served at once; more wait their turn (each holds a database and a Redis connection)
+WAIT_FOR_TURN = 30.0  # seconds a request waits for its turn, then 503
+REQUEST_TIMEOUT = 30.0  # seconds a connection may take to send its request
 
 
 def words() -> dict[str, str]:
@@ -81,15 +88,34 @@ def key_from_bytes(raw: bytes) -> str:
     return validate_key(key)
 
 
+def _as_sent(text: str, environ: dict) -> bytes:
+    """The bytes of a WSGI string (Latin-1, as WSGI says); Werkzeug's own server re-encodes what it read as UTF-8
+    first, which is undone here, so that raw non-ASCII bytes reach the checks as they were sent."""
+    raw = text.encode("latin-1", "replace")
+    if environ.get("SERVER_SOFTWARE", "").startswith("Werkzeug"):
+        try:
+            return raw.decode("utf-8").encode("latin-1")
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            return raw
+    return raw
+
+
 def key_from_path(environ: dict, prefix: str = "/api/") -> str:
     """The key in `/api/<key>`, from the path as the client sent it (percent-encoded bytes: the decoded
     PATH_INFO has already replaced bytes that are not UTF-8)."""
+    from urllib.parse import urlsplit
+
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
-        path = unquote_to_bytes(raw.split("?", 1)[0])
+        path = unquote_to_bytes(urlsplit(_as_sent(raw, environ)).path)
     else:
         path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
     return key_from_bytes(path[len(prefix) :] if path.startswith(prefix.encode()) else b"")
+
+
+def query_of(environ: dict) -> bytes:
+    """The request's query string as the client sent it."""
+    return _as_sent(environ.get("QUERY_STRING", ""), environ)
 
 
 def key_from_query(query: bytes, name: bytes = b"key", required: bool = False) -> str | None:
@@ -111,6 +137,87 @@ def as_json(result: LookupResult) -> dict:
 
 def not_found(key: str) -> str:
     return _(WORDS["not_found"]).format(key=key)
+
+
+def in_code(sentence: str, key: str):
+    """`sentence` (with `{key}`) for the page: escaped, the key set apart in <code> (a key is data, not the app's
+    words)."""
+    from markupsafe import Markup, escape
+
+    return escape(sentence).replace(escape("{key}"), Markup("<code>{}</code>").format(key))
+
+
+class Busy(LabError):
+    """More requests at once than the app serves: the one sentence a 503 says."""
+
+
+def harden(app, page) -> None:
+    """What every response of the app gets, whatever route: a body limit, its security headers, no debugger,
+    only this machine's names as the Host, no form posted from another site, and one sentence for every error
+    (JSON under /api/, else the app's `page` with it) — never a traceback or Flask's own error page."""
+    from flask import jsonify, request
+    from werkzeug.exceptions import Forbidden, HTTPException
+
+    app.debug = False
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, TRUSTED_HOSTS=[settings.HOST, "localhost"])
+
+    @app.before_request
+    def same_site_only():
+        if request.method != "GET" and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
+            "same-origin", "none"):  # fmt: skip
+            raise Forbidden(_("This app only takes changes from its own page (this request came from another site)."))
+
+    @app.after_request
+    def headers(response):
+        response.headers.update(HEADERS)
+        return response
+
+    @app.errorhandler(Exception)
+    def one_sentence(error):
+        if isinstance(error, Busy | BadKey):
+            status, said = (503 if isinstance(error, Busy) else 400), str(error)
+        elif isinstance(error, HTTPException):
+            status = error.code or 500
+            said = error.description if isinstance(error, Forbidden) else _(
+                "The app cannot answer that request ({status} {name}); the page is at /, the API at /api/<key>."
+            ).format(status=status, name=error.name)  # fmt: skip
+        else:
+            app.logger.exception("the lookup failed")
+            status = 500
+            said = _("The lookup failed ({error}); see the terminal where the app runs.").format(
+                error=type(error).__name__)  # fmt: skip
+        if request.path.startswith("/api/"):
+            return jsonify(error=said), status
+        try:
+            return page(status, error=said)
+        except Exception:  # noqa: BLE001 - the page itself failed: the sentence alone
+            return said, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def limited(app, limit: int = MAX_LOOKUPS):
+    """The WSGI app with at most `limit` requests served at once (the others wait their turn, then 503)."""
+    turns = threading.BoundedSemaphore(limit)
+
+    def serve_in_turn(environ, start_response):
+        if not turns.acquire(timeout=WAIT_FOR_TURN):
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                                         *HEADERS.items()])  # fmt: skip
+            return [_("The app is busy with {count} lookups; try again in a moment.").format(count=limit).encode()]
+        try:
+            return list(app(environ, start_response))
+        finally:
+            turns.release()
+
+    return serve_in_turn
+
+
+def _server(app, port: int):
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Handler(WSGIRequestHandler):
+        timeout = REQUEST_TIMEOUT  # a connection that sends nothing does not hold a thread forever
+
+    return make_server(settings.HOST, port, limited(app), threaded=True, request_handler=Handler)
 
 
 def without_flask() -> str:
@@ -136,12 +243,10 @@ class Background:
     """The app served by a thread of this process on a free loopback port (a chapter, a test); `url`, `stop()`."""
 
     def __init__(self, app, port: int | None = None):
-        from werkzeug.serving import make_server
-
         from ..state.ports import free_ports
 
         self.port = port or free_ports(1)[0]
-        self._server = make_server(settings.HOST, self.port, app, threaded=True)
+        self._server = _server(app, self.port)
         self.url = f"http://{settings.HOST}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -160,8 +265,6 @@ class Background:
 
 def serve(create_app, port: int | None = None) -> int:
     """`./workbook web` and `python app.py`: the lab up, then the app on 127.0.0.1 until Ctrl-C (exit status 0)."""
-    from werkzeug.serving import make_server
-
     from ..servers.pair import up
 
     s = settings.load()
@@ -172,7 +275,7 @@ def serve(create_app, port: int | None = None) -> int:
         raise LabError(said.format(port=port, next=port + 1))
     for note in up().notes:
         print(note)
-    server = make_server(settings.HOST, port, create_app(), threaded=True)
+    server = _server(create_app(), port)
     print(_("The workshop's Flask app: {url}   (Ctrl+C stops it)").format(url=f"http://{settings.HOST}:{port}"),
           flush=True)  # fmt: skip
     if threading.current_thread() is threading.main_thread():  # Ctrl-C stops it, even started in the background
