@@ -4,20 +4,15 @@ MONITOR that sees the order of an answer's commands."""
 
 from __future__ import annotations
 
-import functools
 import secrets
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..core.i18n import _
 from ..servers import clients
-from ..servers.nodes import Node, launch
-from ..servers.runtime_conf import scratch_config
-from ..state import binaries, credentials, ports, settings
-from ..state.listeners import Guard
+from ..servers.scratch import scratch_servers, wait_until  # noqa: F401 - where the checks find them
+from ..state import credentials
 
 
 class CountingDB:
@@ -57,60 +52,6 @@ def exercise_user() -> Iterator[tuple[object, str]]:
         doomed = list(admin.scan_iter(match=f"cache:{prefix}*", count=1000))
         if doomed:
             admin.delete(*doomed)
-
-
-@contextmanager
-def scratch_servers(count: int, replicated: bool = False) -> Iterator[list]:
-    """`count` throwaway redis-servers (loopback, one password in their 0600 configuration, no persistence),
-    children of this process — they die with it — with their files in the state directory (`down` finds them);
-    stopped and removed after. With `replicated`, the second follows the first. Admin clients to them only:
-    never the lab's servers."""
-    s = settings.load()
-    s.ensure_home()
-    token, password = secrets.token_hex(3), secrets.token_urlsafe(16)
-    server = binaries.server(s.redis_server)
-    started: list[tuple[Node, object]] = []
-    try:
-        for i, port in enumerate(ports.free_ports(count)):
-            node = Node(f"scratch-{token}-{i}", port, s.home)
-            follows = started[0][0].port if replicated and i else None
-            connect = functools.partial(_scratch_client, port, password, s)
-            started.append((node, None))
-            started[-1] = (node, launch(node, scratch_config(node, password, follows), server, connect, owned=True))
-        made = [_scratch_client(node.port, password, s) for node, _ in started]
-        if replicated:
-            wait_until(lambda: made[1].info("replication").get("master_link_status") == "up", _("no link"))
-        yield made
-    finally:
-        for node, proc in started:
-            if proc is not None:
-                proc.kill()
-                proc.wait(10)
-            shutil.rmtree(node.data_dir, ignore_errors=True)
-            for path in (node.runtime_conf, node.log_file, node.pid_file):
-                path.unlink(missing_ok=True)
-
-
-def _scratch_client(port: int, password: str, s: settings.Settings, **options):
-    import redis
-
-    options = {"socket_timeout": 2, "decode_responses": True, "retry": clients.no_retry(),
-               "redis_connect_func": Guard(s.home), **clients.lean_handshake(), **options}  # fmt: skip
-    return redis.Redis(host=s.host, port=port, password=password, **options)
-
-
-def wait_until(condition: Callable[[], object], why: str, timeout: float = 10.0) -> None:
-    import redis
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (redis.ConnectionError, redis.ResponseError):
-            pass
-        time.sleep(0.02)
-    raise RuntimeError(why)
 
 
 class Watcher:

@@ -1,6 +1,6 @@
 """Replication, shown and measured (chapter 02): both sides' status, a read-only replica, the time a write takes
 to be visible there, a cut link and its stale reads, WAIT. Each measurement returns a result that owns its
-checks; resyncs and a killed master are `resync`'s.
+checks; resyncs and a killed master are `replica_limits`'s.
 
 Every experiment is bounded in time and leaves the lab as `lab.up()` wants it (on an interrupt too: the
 `finally` blocks restore settings, and `lab.up()` heals whatever a kill left behind).
