@@ -80,6 +80,7 @@ MODULES = {
     "private": "state.private",
     "processes": "state.processes",
     "progress": "lessons.progress",
+    "eviction": "lessons.eviction",
     "replica_limits": "lessons.replica_limits",
     "replication": "lessons.replication",
     "resync": "lessons.replica_limits",  # (chapter 02's resync lessons live beside its other limits)
