@@ -52,26 +52,3 @@ def test_more_samples_bring_redis_lru_nearer_the_exact_one_when_the_run_lasts(la
     gaps = {r["samples"]: r["exact_lru"] - r["hit_ratio"] for r in result.rows}
     assert all(gap > 0 for gap in gaps.values()), gaps  # an approximation: below the exact LRU
     assert [m.id for m in result.marks() if m.ok] == ["08.samples"], gaps
-
-
-@one_binary
-def test_noeviction_refuses_writes_and_the_lookup_degrades(lab_home, redis_server, monkeypatch):
-    monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
-    result = eviction.noeviction(200)
-    assert [m.id for m in result.marks() if m.ok] == ["08.noeviction"] and result.refused_lookups > 0
-    assert result.rows[0]["source"] == "slow_db" and result.rows[0]["cache_state"] == "unavailable"
-
-
-@one_binary
-def test_sizing_from_memory_usage_holds_every_key_and_evictions_start_at_the_limit(lab_home, redis_server, monkeypatch):
-    monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
-    sized = eviction.sizing(500)
-    row = sized.rows[0]
-    assert (
-        [m.id for m in sized.marks() if m.ok] == ["08.sizing"]
-        and row["overhead"] > 0
-        and row["usage"] > row["value_bytes"]
-    )
-    filled = eviction.filling(200)
-    assert [m.id for m in filled.marks() if m.ok] == ["08.on_the_limit"]
-    assert filled.rows[0]["evicted_keys"] == 0 and filled.rows[-1]["evicted_keys"] > 0

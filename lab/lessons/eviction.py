@@ -18,12 +18,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..cache import policies
-from ..cache.lookup import CacheAside
-from ..cache.slowdb import SlowDB
 from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..servers.scratch import scratch_servers
-from ..state.keys import KeySchema
 from .progress import progress
 from .results import Rows
 
@@ -32,9 +29,7 @@ VALUE_BYTES = 200  # every value the same size, so that bytes and keys convert
 TTL_MS = 600_000  # every cached key has a TTL (what volatile-* policies need), longer than any run
 BATCH = 100  # lookups per round trip
 BUFFERS = 128 * 1024  # bytes left above the keys for the connection's buffers (Redis counts them as used memory)
-SMALL_BUFFERS = 16 * 1024  # the same, for a few lookups per round trip
-ROOM = 1.02
-FILL_STEP = 10  # lookups per round trip when a cache is filled step by step  # the bounds get 2 % more keys than Redis held at the end: its memory moves a little during a run
+ROOM = 1.02  # the bounds get 2 % more keys than Redis held at the end: its memory moves a little during a run
 LOOKUP = """-- the cache-aside lookup, on the server: GET; on a miss SET the value (its size given) with its TTL
 local value = redis.call('GET', KEYS[1])
 if value then return 1 end
@@ -88,10 +83,10 @@ class SmallCache:
         finally:
             self.client.delete("evict:probe")
 
-    def room_for(self, keys: int, per_key: int, buffers: int = BUFFERS) -> int:
+    def room_for(self, keys: int, per_key: int) -> int:
         """Empty the server, then set maxmemory to its baseline, the buffers of a pipelined connection and `keys`
         keys; the limit set (what it really holds, DBSIZE after a run, is what the bounds use)."""
-        limit = self.empty() + buffers + keys * per_key
+        limit = self.empty() + BUFFERS + keys * per_key
         self.client.config_set("maxmemory", limit)
         return limit
 
@@ -252,112 +247,3 @@ def scan(workload: Workload, size: float = 0.2, length: float = 2.0, window: int
         after = policies.hit_ratio(hits[policy][at + count : at + count + window])
         rows.append({"policy": policy, "before": before, "after": after, "lost": (before - after) * 100})
     return Scan(tuple(rows), hits, at, count)
-
-
-def _lookup(cache: SmallCache, db: SlowDB | None = None) -> CacheAside:
-    """The workshop's lookup (the same `CacheAside` as chapter 03) over a small cache."""
-    return CacheAside(db or SlowDB(delay=0), client=cache.client, keys=KeySchema(""), ttl=60)
-
-
-@dataclass(frozen=True)
-class NoEviction(_Rows):
-    """`noeviction` with its memory full: a write refused (the error Redis sent), and the lookup of a key that is
-    not cached yet answering from the database, saying the cache is unavailable (`rows`: that lookup)."""
-
-    HEADERS = {"cache_state": N_("cache")}
-    refused: str = ""
-    refused_lookups: int = 0
-
-    def checks(self) -> list[Mark]:
-        lookup = self.rows[0]
-        ok = (self.refused.startswith("command not allowed") or "OOM" in self.refused) and lookup["source"] == \
-            "slow_db" and lookup["cache_state"] == "unavailable" and "maxmemory" in (lookup["warning"] or "")  # fmt: skip
-        figure = f"{self.refused[:60]} → {lookup['source']}, {lookup['cache_state']}"
-        return [check("08.noeviction", _("noeviction refuses writes; the lookup answers from the database"), ok,
-                      figure, "lab.eviction.noeviction()")]  # fmt: skip
-
-
-def noeviction(room: int = 300) -> NoEviction:
-    """A small cache with `noeviction`, filled past its room by the workload's lookups, then one more write and
-    one lookup through `CacheAside`."""
-    import redis
-
-    with small_cache("noeviction") as cache:
-        cache.room_for(room, cache.per_key(), SMALL_BUFFERS)
-        written = 0
-        while not cache.refused and written < room * 4:  # until Redis refuses a lookup's SET
-            cache.run(list(range(written, written + FILL_STEP)))
-            written += FILL_STEP
-        try:
-            cache.client.set("evict:one-more", "v" * VALUE_BYTES)
-            refused = ""
-        except redis.ResponseError as exc:
-            refused = str(exc)
-        result = _lookup(cache).get("test-key")
-        return NoEviction(({"key": result.key, "source": result.source, "cache_state": result.cache_state,
-                            "warning": result.warning},), refused, cache.refused)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Sizing(_Rows):
-    """`MEMORY USAGE` of a value the lookup cached, what a key costs beyond its value, the `maxmemory` planned for
-    `keys` keys from it, and what a server given that limit held: every key, nothing evicted."""
-
-    HEADERS = {"usage": N_("MEMORY USAGE (bytes)"), "value_bytes": N_("value (bytes)"),
-               "overhead": N_("overhead per key (bytes)"), "planned": N_("maxmemory planned"),
-               "held": N_("keys held"), "evicted_keys": N_("evicted_keys")}  # fmt: skip
-
-    def checks(self) -> list[Mark]:
-        row = self.rows[0]
-        figure = _("{held} of {keys} keys held, {evicted} evicted, with maxmemory {planned}").format(
-            held=row["held"], keys=row["keys"], evicted=row["evicted_keys"], planned=row["planned"])  # fmt: skip
-        return [check("08.sizing", _("A maxmemory sized from MEMORY USAGE holds every key"),
-                      row["held"] == row["keys"] and row["evicted_keys"] == 0, figure, "lab.eviction.sizing(1000)")]  # fmt: skip
-
-
-def sizing(keys: int = 1_000) -> Sizing:
-    with small_cache("allkeys-lru") as cache:
-        baseline = cache.empty()
-        stored = _lookup(cache).get("test-key")
-        usage = int(cache.client.memory_usage(KeySchema("").value("test-key")))
-        per_key = cache.per_key()
-        planned = baseline + BUFFERS + keys * per_key
-        cache.empty()
-        cache.client.config_set("maxmemory", planned)
-        cache.run(list(range(keys)))
-        counted = cache.counters()
-    value_bytes = len(stored.value.encode())
-    return Sizing(({"usage": usage, "value_bytes": value_bytes, "overhead": usage - value_bytes, "keys": keys,
-                    "planned": planned, **counted},))  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Filling(_Rows):
-    """A small cache filled `step` keys at a time: used memory, the limit and the evictions after each step."""
-
-    HEADERS = {"written": N_("keys written"), "used_memory": N_("used_memory"), "maxmemory": N_("maxmemory"),
-               "evicted_keys": N_("evicted_keys")}  # fmt: skip
-    per_key: int = 0
-
-    def checks(self) -> list[Mark]:
-        first = next((r for r in self.rows if r["evicted_keys"]), None)
-        before = [r for r in self.rows if not r["evicted_keys"]]
-        ok = (first is not None and all(r["used_memory"] <= r["maxmemory"] for r in before)
-              and first["used_memory"] >= first["maxmemory"] - 2 * self.per_key * FILL_STEP
-              and all(r["used_memory"] <= r["maxmemory"] + self.per_key for r in self.rows))  # fmt: skip
-        figure = _("the first eviction after {written} keys, at {used} of {limit} bytes").format(
-            written=first["written"] if first else "—", used=first["used_memory"] if first else "—",
-            limit=first["maxmemory"] if first else "—")  # fmt: skip
-        return [check("08.on_the_limit", _("Evictions start when memory reaches the limit, and keep it there"), ok,
-                      figure, "lab.eviction.filling(300)")]  # fmt: skip
-
-
-def filling(room: int = 300) -> Filling:
-    with small_cache("allkeys-lru") as cache:
-        per_key = cache.per_key()
-        cache.room_for(room, per_key, SMALL_BUFFERS)
-        rows = []
-        for start in range(0, room * 2, FILL_STEP):
-            cache.run(list(range(start, start + FILL_STEP)))
-            rows.append({"written": start + FILL_STEP, **cache.counters()})
-    return Filling(tuple(rows), per_key)
