@@ -298,9 +298,9 @@ def test_concurrent_forms_do_not_share_counters(db, pair):
 def test_single_flight_shares_with_a_caller_that_missed_before_it_finished():
     """A thread scheduled late (a busy machine) saw the miss while the flight ran, but reaches it just after it
     landed: it shares that answer instead of reading the database again."""
-    from lab.cache.lookup import _SingleFlight
+    from lab.cache.single_flight import SingleFlight
 
-    flights, reads = _SingleFlight(), []
+    flights, reads = SingleFlight(), []
     missed_while_it_ran = time.perf_counter()
     assert flights.do("k", lambda: reads.append(1) or "v") == ("v", True)
     assert flights.do("k", lambda: reads.append(1) or "w", started=missed_while_it_ran) == ("v", False)
