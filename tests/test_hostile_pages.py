@@ -115,3 +115,14 @@ def test_a_hostile_hand_in_opens_whole_in_a_browser_and_runs_no_script(hostile_r
                 assert summary["author"] == AUTHOR
             page.close()
         browser.close()
+
+
+def test_pandas_own_style_block_is_dropped_and_any_other_style_shows_as_text():
+    import pandas as pd
+
+    from lab.report import sanitize
+
+    table = sanitize.clean_html(pd.DataFrame({"hit_ratio": [0.5]})._repr_html_())
+    assert "style scoped" not in table and "<table" in table and "hit_ratio" in table
+    theirs = sanitize.clean_html("<style scoped>.dataframe th { color: red; }</style><p>x</p>")
+    assert "&lt;style scoped&gt;" in theirs and "<style" not in theirs

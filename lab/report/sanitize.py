@@ -105,6 +105,12 @@ CSS_PROPERTIES = [
 ]  # fmt: skip
 
 
+# pandas' own block before each table (it aligns headers): dropped, where any other <style> shows as text
+PANDAS_STYLE = re.compile(
+    r"<style scoped>\s*(?:\.dataframe [\w :.-]*\{\s*(?:vertical-align|text-align): ?\w+;\s*\}\s*)+</style>"
+)
+
+
 def clean_html(element: object) -> str:
     """nbconvert's `clean_html` filter, for the lab's pages: the tags and inline styles a result needs (the
     workbook's own badges and tables), nothing that runs or loads; an SVG becomes an image (it cannot run
@@ -112,7 +118,7 @@ def clean_html(element: object) -> str:
     import bleach
     from bleach.css_sanitizer import CSSSanitizer
 
-    text = element.decode() if isinstance(element, bytes) else str(element)
+    text = PANDAS_STYLE.sub("", element.decode() if isinstance(element, bytes) else str(element))
     stripped = text.lstrip()
     if stripped.startswith(("<svg", "<?xml")) and "<svg" in stripped[:400]:
         encoded = base64.b64encode(text.encode()).decode()
