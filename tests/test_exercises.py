@@ -76,7 +76,11 @@ WRONG = {
     ],
     "06.min_replicas": [lambda m: None, lambda m: m.config_set("min-replicas-to-write", 2)],
     "07.same_slot": [lambda u, f: f"cache:user:{u}:{f}", lambda u, f: f"cache:{{user}}:{u}:{f}"],
-}
+    "08.scan_policy": [lambda r: None, lambda r: r.config_set("maxmemory-policy", "noeviction"),
+                       lambda r: r.config_set("maxmemory-policy", "allkeys-random")],
+    "08.sizing": [lambda r, keys, key: 0, lambda r, keys, key: r.info("memory")["used_memory"] + keys * r.memory_usage(key),
+                  lambda r, keys, key: 10**9],
+}  # fmt: skip
 FUNCTIONS = [e for e in exercises.EXERCISES if "predict" not in e]
 
 
@@ -147,6 +151,9 @@ ALSO_RIGHT = {
     "06.min_replicas": [lambda m: (m.execute_command("CONFIG", "SET", "min-replicas-to-write", 1),
                                    m.execute_command("CONFIG", "SET", "min-replicas-max-lag", 10))],
     "07.same_slot": [lambda u, f: f"user:{{{u}}}:{f}"],
+    "08.scan_policy": [lambda r: r.execute_command("CONFIG", "SET", "maxmemory-policy", "volatile-lfu"),
+                       lambda r: (r.config_set("maxmemory-policy", "allkeys-lfu"), r.config_set("lfu-log-factor", 5))],
+    "08.sizing": [lambda r, keys, key: round(r.info("memory")["used_memory"] * 1.1 + keys * r.memory_usage(key) * 1.6)],
 }  # fmt: skip
 
 

@@ -6,18 +6,18 @@
 The hit path is one round trip (GET and PTTL in one pipeline). The miss path adds the database read and
 one write. Stampede protection: by default concurrent misses on one key in this process share one
 database read (single-flight, no extra round trip); `stampede_protection="lock"` does the same across
-processes with a short Redis lock (`SET NX PX`, released only by its owner's token). If Redis is down, lookups answer from the database with the
-cache state "unavailable", and use Redis again as soon as it is back.
+processes with a short Redis lock (`SET NX PX`, released only by its owner's token). If Redis is down, lookups
+answer from the database ("unavailable") and use Redis again once it is back; if it is full and may not evict,
+they answer from the database too ("miss, not stored").
 """
 
 from __future__ import annotations
 
 import random
-import threading
 import time
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..core import fix
 from ..core.errors import LabError
@@ -26,6 +26,7 @@ from ..servers.context import Lab, context
 from ..state import settings
 from ..state.keys import KeySchema
 from ..state.listeners import is_stranger
+from .single_flight import SingleFlight
 from .slowdb import SlowDB
 
 MAX_KEY_LENGTH = 200  # characters; a cache key is a name, not a document
@@ -33,6 +34,9 @@ NEGATIVE_TTL = 5.0  # seconds a "not found" answer is cached
 NOT_FOUND = "\x00not-found"  # the cached "not found" marker: no database value holds a NUL character
 SLOW_ANSWER = N_("{cause}: this answer came from the database (slow). The cache is used again by itself as soon as "
                  "Redis answers ({command}).")  # fmt: skip
+FULL = N_("Redis is full and may not evict (maxmemory-policy noeviction): this answer came from the database and "
+          "was not cached. It is cached again once memory frees up (keys expire or are deleted), or with a larger "
+          "maxmemory or an evicting policy.")  # fmt: skip
 
 
 def _why_unavailable(cause: Exception) -> str:
@@ -47,6 +51,10 @@ def _why_unavailable(cause: Exception) -> str:
         return str(cause) if is_stranger(cause) else _("Redis is unreachable (not running?)")
     first = str(cause).split("\n")[0][:120]
     return _("Redis refused the cache's command ({error})").format(error=f"{type(cause).__name__}: {first}")
+
+
+class NotStored(Exception):
+    """The database answered; Redis, full and not allowed to evict (`noeviction`), refused to store it."""
 
 
 class BadKey(LabError):
@@ -80,7 +88,7 @@ class LookupResult:
     source: str  # "cache" or "slow_db"
     ttl: float | None  # seconds the cached entry still lives (None: not cached)
     elapsed_ms: float
-    cache_state: str  # "hit", "miss", "unavailable"
+    cache_state: str  # "hit", "miss", "unavailable", "miss, not stored"...
     found: bool = True
     warning: str | None = None
 
@@ -92,60 +100,6 @@ READ_PATHS = ("packed", "pipeline")
 STAMPEDE_MODES = ("single-flight", "lock", None)
 READ_CHOICES, STAMPEDE_CHOICES = (", ".join(map(repr, choices)) for choices in (READ_PATHS, STAMPEDE_MODES))
 USE_ONE_OF = N_("{option}={value}: use one of {choices}.")
-
-
-class _Flight:
-    def __init__(self):
-        self.done = threading.Event()
-        self.result = None
-        self.error: BaseException | None = None
-        self.finished = 0.0  # perf_counter when the result was stored
-
-
-class _SingleFlight:
-    """In one process, concurrent calls for the same key share one execution (Go's singleflight).
-
-    A caller that saw the miss *before* a flight for its key finished, but reached `do` just after (a busy
-    machine schedules threads late), shares that flight's result too: it is as fresh as a read it would make.
-    """
-
-    KEEP = 2.0  # seconds a finished flight's result stays available to such late callers
-
-    def __init__(self):
-        self._guard = threading.Lock()
-        self._flights: dict[str, _Flight] = {}
-        self._finished: dict[str, _Flight] = {}
-
-    def do(self, key: str, fn, started: float | None = None):
-        """(fn's result, True) for the caller that ran it; (the same result, False) for those that shared it.
-        `started`: when the caller saw the miss (perf_counter), to share a flight that finished after it."""
-        with self._guard:
-            late = self._finished.get(key)
-            if late is not None and started is not None and started < late.finished and not late.error:
-                return late.result, False
-            flight = self._flights.get(key)
-            leader = flight is None
-            if leader:
-                flight = self._flights[key] = _Flight()
-        if not leader:
-            flight.done.wait()
-            if flight.error:
-                raise flight.error
-            return flight.result, False
-        try:
-            flight.result = fn()
-            return flight.result, True
-        except BaseException as exc:
-            flight.error = exc
-            raise
-        finally:
-            flight.finished = time.perf_counter()
-            with self._guard:
-                del self._flights[key]
-                now = flight.finished
-                self._finished = {k: f for k, f in self._finished.items() if now - f.finished < self.KEEP}
-                self._finished[key] = flight
-            flight.done.set()
 
 
 class CacheAside:
@@ -187,7 +141,7 @@ class CacheAside:
         self.db = db or SlowDB()
         self.redis = client or lab.client("master", "app", socket_timeout=2.0)
         self.stampede_protection = stampede_protection
-        self._flights = _SingleFlight()
+        self._flights = SingleFlight()
         self.invalidate_on_write = invalidate_on_write
         self.cache_not_found = cache_not_found
         self.hits = self.misses = self.unavailable = 0
@@ -217,6 +171,9 @@ class CacheAside:
             return self._load(key, start)
         except redis.AuthenticationError:
             raise
+        except NotStored as full:  # out of memory (noeviction): the database's answer, not cached, said so
+            result = self._result(key, full.args[0], "slow_db", None, start, "miss, not stored")
+            return replace(result, warning=_(FULL))
         except redis.RedisError as exc:
             return self._without_redis(key, start, exc)
 
@@ -259,6 +216,8 @@ class CacheAside:
 
     def read_and_store(self, key: str, token: str | None = None) -> tuple[str, int]:
         """Read the database, then one write: the value (or the not-found marker) with its TTL."""
+        import redis
+
         value = self.db.read(key)
         stored = value if value is not None else NOT_FOUND
         if value is None and not self.cache_not_found:
@@ -269,7 +228,10 @@ class CacheAside:
         if token:
             self._store_and_unlock(key, stored, ttl_ms, token)
         else:
-            self.redis.set(self.keys.value(key), stored, px=ttl_ms)
+            try:
+                self.redis.set(self.keys.value(key), stored, px=ttl_ms)
+            except redis.OutOfMemoryError:
+                raise NotStored(stored) from None
         return stored, ttl_ms
 
     def _store_and_unlock(self, key: str, stored: str | None, ttl_ms: int, token: str) -> None:

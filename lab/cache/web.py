@@ -52,6 +52,7 @@ WORDS = {
     "miss, shared": N_("miss, shared"),
     "hit after waiting": N_("hit after waiting"),
     "unavailable": N_("unavailable"),
+    "miss, not stored": N_("miss, not stored"),
     "not_cached_now": N_("{key} was not cached (or Redis did not answer): nothing to invalidate."),
 }
 MAX_BODY = 4096  # bytes a request may send (a form with one key): more is refused before it is read

@@ -161,7 +161,7 @@ def percentiles(c: Checker) -> None:
         p99=_one(p99), low=_one(low), high=_one(high)))  # fmt: skip
 
 
-def _predicted(c: Checker, exercise: str, gap_kind: str, explain: Callable[[float, dict], str]) -> None:
+def predicted(c: Checker, exercise: str, gap_kind: str, explain: Callable[[float, dict], str]) -> None:
     """A prediction counts when it was recorded before the measurement, whatever its value: the card then shows
     it beside the measured value, how far apart they are, and what explains the difference."""
     said, observed = prediction(exercise), observation(exercise)
@@ -185,7 +185,7 @@ def _explain_speedup(measured: float, facts: dict) -> str:
 
 
 def predict_speedup(c: Checker) -> None:
-    _predicted(c, "04.predict_speedup", "ratio", _explain_speedup)
+    predicted(c, "04.predict_speedup", "ratio", _explain_speedup)
 
 
 def jitter(c: Checker) -> None:
@@ -228,7 +228,7 @@ def _explain_ttl(measured: float, facts: dict) -> str:
 
 
 def predict_ttl(c: Checker) -> None:
-    _predicted(c, "05.predict_ttl", "difference", _explain_ttl)
+    predicted(c, "05.predict_ttl", "difference", _explain_ttl)
 
 
 def min_replicas(c: Checker) -> None:
@@ -265,7 +265,7 @@ def _explain_wait_loss(measured: float, facts: dict) -> str:
 
 
 def predict_wait_loss(c: Checker) -> None:
-    _predicted(c, "06.predict_wait_loss", "difference", _explain_wait_loss)
+    predicted(c, "06.predict_wait_loss", "difference", _explain_wait_loss)
 
 
 def same_slot(c: Checker) -> None:
@@ -294,7 +294,7 @@ def _explain_resync(measured: float, facts: dict) -> str:
 
 
 def predict_resync(c: Checker) -> None:
-    _predicted(c, "02.predict_resync", "difference", _explain_resync)
+    predicted(c, "02.predict_resync", "difference", _explain_resync)
 
 
 def _explain_stampede(measured: float, facts: dict) -> str:
@@ -310,7 +310,7 @@ def _explain_stampede(measured: float, facts: dict) -> str:
 
 
 def predict_stampede(c: Checker) -> None:
-    _predicted(c, "03.predict_stampede", "difference", _explain_stampede)
+    predicted(c, "03.predict_stampede", "difference", _explain_stampede)
 
 
 def _explain_slots(measured: float, facts: dict) -> str:
@@ -323,7 +323,7 @@ def _explain_slots(measured: float, facts: dict) -> str:
 
 
 def predict_slots(c: Checker) -> None:
-    _predicted(c, "07.predict_slots", "difference", _explain_slots)
+    predicted(c, "07.predict_slots", "difference", _explain_slots)
 
 
 SPECS: dict[str, Spec] = {  # the hints: N_ here, translated where a mark is made (exercises.check)

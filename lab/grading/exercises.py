@@ -18,10 +18,11 @@ from ..core.errors import LabError
 from ..core.i18n import N_, _
 from ..core.marks import Mark
 from ..core.marks import show as show_marks
-from . import exercise_checks
-from .exercise_checks import SPECS, NoPrediction, ttl_after
+from . import eviction_checks, exercise_checks
+from .exercise_checks import NoPrediction, ttl_after
 from .exercise_runner import AnswerFailed, Checker, Part, Wrong, is_stub, observe, record_prediction
 
+SPECS = {**exercise_checks.SPECS, **eviction_checks.SPECS}
 EXERCISES = tuple(SPECS)  # ordered: "NN.name", NN the chapter
 __all__ = ["EXERCISES", "check", "predict", "observe", "show", "result", "ttl_after"]
 

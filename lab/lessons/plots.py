@@ -190,3 +190,76 @@ def stampede_reads(result, title: str | None = None):
     ax.set(title=title, ylabel=_("database reads"))
     _apply_style(ax)
     return fig
+
+
+def popularity(df, title: str = N_("How skewed the requests are")):
+    """The share of requests that go to the most popular share of the keys (a frame of `share_of_keys`,
+    `share_of_requests`, sorted by popularity): what a cache of that share of the keys could serve at most."""
+    df = _frame(df)
+    fig, ax = _figure(8, 4.6)
+    ax.plot(df.share_of_keys * 100, df.share_of_requests * 100, color=COLOURS[2], lw=2.5)
+    ax.plot([0, 100], [0, 100], color="#888", ls="--", lw=1, label=_("every key equally popular"))
+    ax.set(title=_(title), xlabel=_("the most requested keys (% of the keys)"), ylabel=_("their requests (%)"))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.legend(loc="lower right")
+    _apply_style(ax)
+    return fig
+
+
+def hit_ratio_curves(df, title: str = N_("Hit ratio against the room in the cache")):
+    """One line per eviction policy (hit ratio against size), beside the exact LRU (dashed) and Belady's
+    optimum (black): no line may rise above the black one."""
+    df = _frame(df)
+    fig, ax = _figure(9.5, 5.4)
+    for colour, (policy, part) in zip(COLOURS, df.groupby("policy", sort=False)):
+        ax.plot(part.share_held * 100, part.hit_ratio, color=colour, lw=2, marker="o", label=policy)
+    bound = df.drop_duplicates("held").sort_values("held")  # a function of the keys held: one curve
+    ax.plot(bound.share_held * 100, bound.exact_lru, color="#444", ls="--", lw=2, label=_("exact LRU (computed)"))
+    ax.plot(bound.share_held * 100, bound.optimum, color="black", lw=3, label=_("optimum, Belady (computed)"))
+    ax.set(title=_(title), xlabel=_("keys held (% of the workload's keys)"), ylabel=_("hit ratio"))
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower right")
+    _apply_style(ax)
+    return fig
+
+
+def sampling_bars(df, title: str = N_("Redis's LRU is sampled: maxmemory-samples")):
+    """The hit ratio with each `maxmemory-samples`, beside the exact LRU on the same trace (a line)."""
+    df = _frame(df)
+    fig, ax = _figure(8, 4.4)
+    ax.bar([str(n) for n in df.samples], df.hit_ratio, color=COLOURS[2], width=0.55, label="allkeys-lru")
+    ax.axhline(df.exact_lru.max(), color="#444", ls="--", lw=2, label=_("exact LRU (computed)"))
+    low = max(0.0, float(df.hit_ratio.min()) - 0.1)
+    ax.set(title=_(title), xlabel="maxmemory-samples", ylabel=_("hit ratio"), ylim=(low, 1))
+    ax.legend(loc="upper left")
+    _apply_style(ax)
+    return fig
+
+
+def scan_timeline(df, scan_at: int, scan_length: int, title: str = N_("A scan in the middle of the workload")):
+    """The hit ratio over a sliding window of requests, per policy, with the scan shaded."""
+    df = _frame(df)
+    fig, ax = _figure(9.5, 4.6)
+    for colour, (policy, part) in zip(COLOURS, df.groupby("policy", sort=False)):
+        ax.plot(part.request, part.hit_ratio, color=colour, lw=2, label=policy)
+    ax.axvspan(scan_at, scan_at + scan_length, color="#cf222e", alpha=0.12, label=_("the scan (keys asked for once)"))
+    ax.set(title=_(title), xlabel=_("request"), ylabel=_("hit ratio (sliding window)"), ylim=(0, 1))
+    ax.legend(loc="lower right")
+    _apply_style(ax)
+    return fig
+
+
+def filling(df, title: str = N_("A cache filling up: used_memory against maxmemory")):
+    """used_memory and maxmemory as keys are written, and evicted_keys (right axis)."""
+    df = _frame(df)
+    fig, ax = _figure(9, 4.6)
+    ax.plot(df.written, df.used_memory / 1024, color=COLOURS[0], lw=2.5, label="used_memory")
+    ax.plot(df.written, df.maxmemory / 1024, color=COLOURS[4], ls="--", lw=2, label="maxmemory")
+    right = ax.twinx()
+    right.plot(df.written, df.evicted_keys, color=COLOURS[1], lw=2, label="evicted_keys")
+    right.set_ylabel("evicted_keys")
+    ax.set(title=_(title), xlabel=_("keys written"), ylabel=_("memory (KB)"))
+    ax.legend(handles=ax.get_lines() + right.get_lines(), loc="upper left")
+    _apply_style(ax)
+    return fig

@@ -187,12 +187,14 @@ def _report(run: Run, tmp: Path, interrupted) -> int:
         )
         + (f" — ❌ {', '.join(failed)}" if failed else " — ✅ " + _("all chapters passed"))
         + (
-            "; ⬜ "
-            + ngettext(
-                "{count} exercise still to do (the lab itself works)",
-                "{count} exercises still to do (the lab itself works)",
-                to_do,
-            ).format(count=to_do)
+            _("; {to_do}").format(  # (French puts a space before the semicolon)
+                to_do="⬜ "
+                + ngettext(
+                    "{count} exercise still to do (the lab itself works)",
+                    "{count} exercises still to do (the lab itself works)",
+                    to_do,
+                ).format(count=to_do)
+            )
             if to_do
             else ""
         )
