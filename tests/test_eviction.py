@@ -95,7 +95,7 @@ def test_maxmemory_from_memory_usage_alone_holds_too_few_keys_and_from_the_measu
     monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
     sized = eviction.sizing(1_500)
     alone, measured = sized.rows
-    assert [m.id for m in sized.marks() if m.ok] == ["08.sizing"]
+    assert [m.id for m in sized.marks() if m.ok] == ["08.sized"]
     assert sized.measured > sized.usage > sized.value_bytes  # MEMORY USAGE undercounts what a key costs
     assert alone["held"] < 1_500 and alone["evicted_keys"] > 0
     assert measured["held"] == 1_500 and measured["evicted_keys"] == 0
@@ -109,3 +109,14 @@ def test_the_replica_ignores_its_maxmemory_and_follows_the_masters_evictions(lab
     assert [m.id for m in result.marks() if m.ok] == ["08.replica_follows"] and result.ignore == "yes"
     assert master["held"] == replica["held"] > 0 and master["evicted_keys"] > 0 == replica["evicted_keys"]
     assert lab_processes(lab_home, children=True) == []
+
+
+@one_binary
+def test_the_script_looks_keys_up_as_cache_aside_does(lab_home, redis_server, monkeypatch):
+    """The same lookups through chapter 03's CacheAside and as the chapter's server-side script: hit ratios
+    within what Redis's random sampling explains, on the same kind of small cache."""
+    monkeypatch.setenv("LAB_REDIS_SERVER", redis_server)
+    result = eviction.through_the_lookup(SMALL, size=0.2, count=1_500)
+    lookup, script = result.rows
+    assert lookup["lookup"].startswith("CacheAside") and 0.3 < lookup["hit_ratio"] < 0.95
+    assert abs(lookup["hit_ratio"] - script["hit_ratio"]) < 0.06, result.rows

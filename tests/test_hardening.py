@@ -224,8 +224,10 @@ def test_redis_errors_on_the_cache_path_answer_from_the_database(pair):
     admin.config_set("maxmemory-policy", "noeviction")
     admin.config_set("maxmemory", "1")
     try:
-        result = CacheAside(db).get("sku-0004")  # OOM
-        assert result.cache_state == "unavailable" and result.value and "maxmemory" in result.warning
+        reads = db.reads
+        result = CacheAside(db).get("sku-0004")  # OOM: the database's answer, not stored, said so, read once
+        assert result.cache_state == "miss, not stored" and result.value and "noeviction" in result.warning
+        assert db.reads == reads + 1 and result.source == "slow_db" and result.ttl is None
     finally:
         admin.config_set("maxmemory", "64mb")
         admin.config_set("maxmemory-policy", "allkeys-lru")

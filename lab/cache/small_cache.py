@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..servers.scratch import scratch_servers
+from ..state.keys import KeySchema
 from . import policies
 
 VALUE_BYTES = 200  # every value the same size, so that bytes and keys convert
@@ -46,9 +47,40 @@ class Workload:
     def trace(self) -> list[int]:
         return policies.zipf_trace(self.keys, self.requests, self.alpha, self.seed)
 
+    def popularity(self):
+        """A frame: the most requested share of the keys (`share_of_keys`) and the share of the requests they get."""
+        import numpy as np
+        import pandas as pd
+
+        counts = np.sort(np.bincount(self.trace, minlength=self.keys))[::-1]
+        return pd.DataFrame({"share_of_keys": np.arange(1, self.keys + 1) / self.keys,
+                             "share_of_requests": np.cumsum(counts) / len(self.trace)})  # fmt: skip
+
+    def top_share(self, share: float) -> float:
+        """The share of the requests that go to the most requested `share` of the keys."""
+        return float(self.popularity().share_of_requests.iloc[max(0, round(share * self.keys) - 1)])
+
 
 def key_name(number: int) -> str:
-    return f"evict:{number:06d}"
+    """Key `number` as Redis holds it: where `CacheAside` keeps the lookup of `lookup_name(number)`."""
+    return KeySchema("").value(lookup_name(number))
+
+
+def lookup_name(number: int) -> str:
+    return f"{number:06d}"
+
+
+class FixedValues:
+    """These lessons' database for `CacheAside`: every key's value is VALUE_BYTES bytes, answered at once."""
+
+    delay = 0.0
+
+    def __init__(self):
+        self.reads = 0
+
+    def read(self, key: str) -> str:
+        self.reads += 1
+        return "v" * VALUE_BYTES
 
 
 class SmallCache:
@@ -156,6 +188,15 @@ class SmallCache:
             command = ("EVALSHA", self.script, 1, key_name(number), VALUE_BYTES, TTL_MS)
             packed = self.packed[number] = b"".join(connection.pack_command(*command))
         return packed
+
+    def run_lookups(self, trace: Sequence[int]) -> list[bool]:
+        """Each key of `trace` looked up in order through chapter 03's `CacheAside` (one round trip for a hit, a
+        write more on a miss), over `FixedValues`: hit or miss of each."""
+        from .lookup import CacheAside
+
+        lookup = CacheAside(FixedValues(), client=self.client, keys=KeySchema(""), ttl=TTL_MS / 1000,
+                            stampede_protection=None)  # fmt: skip
+        return [lookup.get(lookup_name(number)).source == "cache" for number in trace]
 
     def counters(self) -> dict[str, int]:
         memory, stats = self.client.info("memory"), self.client.info("stats")
