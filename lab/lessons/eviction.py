@@ -22,17 +22,8 @@ from ..state.keys import KeySchema
 from .progress import progress
 from .results import Rows
 
-__all__ = [
-    "Workload",
-    "through_the_lookup",
-    "compare",
-    "sampling",
-    "scan",
-    "filling",
-    "noeviction",
-    "sizing",
-    "replica_follows",
-]
+__all__ = ["Workload", "through_the_lookup", "compare", "sampling", "scan", "filling", "noeviction", "sizing",
+           "replica_follows"]  # fmt: skip
 POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-ttl", "volatile-lru")
 ROOM = 1.02  # the bounds get 2 % more keys than Redis held at the end: its memory moves a little during a run
 SMALL_BUFFERS = 16 * 1024  # the buffers' share of maxmemory when lookups go a few per round trip
@@ -66,9 +57,9 @@ class Lookups(_Rows):
                "us": N_("µs per lookup")}  # fmt: skip
 
 
-def through_the_lookup(workload: Workload, size: float = 0.2, count: int = 2_000) -> Lookups:
-    """The trace's first `count` lookups both ways, allkeys-lru with room for `size` of the keys."""
-    trace, rows = workload.trace[:count], []
+def through_the_lookup(workload: Workload, size: float = 0.2, count: int | None = None) -> Lookups:
+    """The trace's first `count` lookups (2,000, or a twentieth of a shorter trace) both ways, on allkeys-lru."""
+    trace, rows = workload.trace[: count or min(2_000, len(workload.trace) // 20)], []
     with small_cache("allkeys-lru") as cache:
         per_key = cache.measured_per_key()
         for name, run in ((N_("CacheAside (chapter 03)"), cache.run_lookups), (N_("the script"), cache.run)):
@@ -205,7 +196,8 @@ class Scan(_Rows):
     in the window before the scan and in the window after it, per policy; `hits` per request, to plot."""
 
     HEADERS = {"policy": N_("policy"), "before": N_("hit ratio before the scan"),
-               "after": N_("hit ratio just after"), "lost": N_("points lost")}  # fmt: skip
+               "after": N_("hit ratio just after"), "lost": N_("points lost"),
+               "recovered_after": N_("requests to recover (within 2 points)")}  # fmt: skip
     hits: dict = field(default_factory=dict)
     scan_at: int = 0
     scan_length: int = 0
@@ -236,6 +228,16 @@ def scan_trace(workload: Workload, room: int, length: float) -> tuple[list[int],
     return policies.with_scan(workload.trace, at, count, first_key=workload.keys + 1), at, count
 
 
+def _recovered(hits: list[bool], start: int, target: float, window: int) -> int | None:
+    """Requests after `start` until the hit ratio over the next `window` is back to `target` (None: never)."""
+    import numpy as np
+
+    sums = np.concatenate(([0.0], np.cumsum(hits, dtype=float)))
+    ahead = (sums[window:] - sums[:-window]) / window  # ahead[i]: the hit ratio of requests i to i + window - 1
+    back = np.nonzero(ahead[start:] >= target)[0]
+    return int(back[0]) if len(back) else None
+
+
 def scan(workload: Workload, size: float = 0.2, length: float = 2.0, window: int = 2_000) -> Scan:
     """The workload with `length` × the keys that fit scanned in its middle, under allkeys-lru and allkeys-lfu."""
     room = max(1, round(size * workload.keys))
@@ -247,7 +249,8 @@ def scan(workload: Workload, size: float = 0.2, length: float = 2.0, window: int
             hits[policy] = cache.run(trace)
         before = policies.hit_ratio(hits[policy][at - window : at])
         after = policies.hit_ratio(hits[policy][at + count : at + count + window])
-        rows.append({"policy": policy, "before": before, "after": after, "lost": (before - after) * 100})
+        rows.append({"policy": policy, "before": before, "after": after, "lost": (before - after) * 100,
+                     "recovered_after": _recovered(hits[policy], at + count, before - 0.02, window)})  # fmt: skip
     return Scan(tuple(rows), hits, at, count)
 
 
