@@ -6,9 +6,10 @@ code run it on small throwaway servers the check starts and stops (`lab.cache.sm
 from __future__ import annotations
 
 from ..cache import policies
-from ..cache.small_cache import BATCH, TTL_MS, VALUE_BYTES, Workload, key_name, small_cache
+from ..cache.small_cache import TTL_MS, VALUE_BYTES, Workload, key_name, small_cache
 from ..core.i18n import N_, _, thousands
 from ..core.text import number
+from ..lessons.eviction import scan_trace
 from .exercise_checks import Spec, predicted
 from .exercise_runner import Checker
 from .sandbox import whole_number
@@ -42,8 +43,7 @@ def _through_the_scan(cache, trace: list[int], at: int, count: int, window: int 
 
 
 def scan_policy(c: Checker) -> None:
-    at, count = len(SCANNED.trace) // 2, 4 * ROOM
-    trace = policies.with_scan(SCANNED.trace, at, count, first_key=SCANNED.keys + 1)
+    trace, at, count = scan_trace(SCANNED, ROOM, 4.0)
     with small_cache("allkeys-lru") as lru:
         baseline = _through_the_scan(lru, trace, at, count)
     with small_cache("allkeys-lru") as cache:
@@ -72,8 +72,7 @@ def sizing(c: Checker) -> None:
         c.part(limit > 0, _("it returns a limit in bytes ({limit}; 0 would mean no limit at all)").format(limit=limit))
         cache.client.delete(key_name(SIZING_KEYS))
         cache.client.config_set("maxmemory", limit)
-        for start in range(0, SIZING_KEYS, BATCH):
-            cache.write(range(start, min(SIZING_KEYS, start + BATCH)))
+        cache.write(range(SIZING_KEYS))
         counted = cache.counters()
     c.note(_("{keys} keys take {cost} bytes each in used_memory here, where MEMORY USAGE says {usage}").format(
         keys=SIZING_KEYS, cost=round(cost), usage=usage))  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..cache import policies
 from ..cache.lookup import CacheAside
 from ..cache.slowdb import SlowDB
-from ..cache.small_cache import BATCH, VALUE_BYTES, Workload, small_cache, small_pair
+from ..cache.small_cache import VALUE_BYTES, Workload, small_cache, small_pair
 from ..core.i18n import N_, _, thousands
 from ..core.marks import Mark, check
 from ..state.keys import KeySchema
@@ -360,8 +360,7 @@ def sizing(keys: int = 2_000) -> Sizing:
         rows = []
         for plan, per_key in ((N_("MEMORY USAGE alone"), usage), (N_("the measured cost, +5 %"), measured * MARGIN)):
             cache.client.config_set("maxmemory", cache.empty() + SMALL_BUFFERS + round(keys * per_key))
-            for start in range(0, keys, BATCH):
-                cache.write(range(start, min(keys, start + BATCH)))
+            cache.write(range(keys))
             counted = cache.counters()
             rows.append({"plan": _(plan), "per_key": round(per_key), **counted})
     return Sizing(tuple(rows), keys, usage, VALUE_BYTES, measured, baseline)
@@ -391,8 +390,7 @@ def replica_follows(room: int = 300) -> ReplicaFollows:
     with small_pair("allkeys-lru") as (master, replica):
         master.room_for(room, master.per_key())
         replica.client.config_set("maxmemory", master.used_memory() // 4)
-        for start in range(0, room * 3, BATCH):
-            master.write(range(start, start + BATCH))
+        master.write(range(room * 3))
         master.client.wait(1, 5_000)
         ignore = replica.client.config_get("replica-ignore-maxmemory")["replica-ignore-maxmemory"]
         same = set(master.client.scan_iter("evict:*", 1000)) == set(replica.client.scan_iter("evict:*", 1000))
